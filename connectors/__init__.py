@@ -1,0 +1,1 @@
+"""Connectors: vendor APIs mapped onto one unified model (:mod:`connectors.model`)."""

@@ -1,0 +1,227 @@
+"""The HTTP transport every connector shares: one session, retries, error classification.
+
+A connector supplies what is vendor-specific as data: its auth, how to read the vendor's
+error code out of an error body, and which vendor codes mean what. Everything else,
+timeouts, backoff with jitter, ``Retry-After`` and turning failures into
+:mod:`connectors.errors`, happens here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import aiohttp
+
+from connectors.errors import (
+    ConnectorError,
+    VendorAuthError,
+    VendorBadResponse,
+    VendorNotFound,
+    VendorRateLimited,
+    VendorRejectedRequest,
+    VendorUnavailable,
+)
+
+__all__ = [
+    "STATUS_ERRORS",
+    "Auth",
+    "HttpTransport",
+    "RetryPolicy",
+]
+
+logger = logging.getLogger(__name__)
+
+QueryParams = Mapping[str, str]
+
+#: What an HTTP status means when the vendor's body names no code we know.
+STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
+    400: VendorRejectedRequest,
+    401: VendorAuthError,
+    403: VendorAuthError,
+    404: VendorNotFound,
+    408: VendorUnavailable,
+    409: VendorUnavailable,
+    422: VendorRejectedRequest,
+    429: VendorRateLimited,
+}
+
+
+class Auth(Protocol):
+    """Adds credentials to a request; may renew them once when the vendor says 401."""
+
+    async def headers(self, session: aiohttp.ClientSession) -> Mapping[str, str]: ...
+
+    async def renew(self, session: aiohttp.ClientSession) -> bool:
+        """Drop cached credentials; True when a retry with fresh ones makes sense."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, honouring the vendor's ``Retry-After``.
+
+    A ``Retry-After`` longer than ``max_retry_after`` is not waited for: a GraphQL
+    request should fail fast with SOURCE_RATE_LIMITED rather than hang.
+    """
+
+    max_attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 3.0
+    max_retry_after: float = 5.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
+        if attempt >= self.max_attempts:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_after else None
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not crypto
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+@dataclass
+class HttpTransport:
+    """JSON over HTTP for one configured source.
+
+    Attributes:
+        source: The configured source's name, carried into every error.
+        vendor: The vendor kind, carried into every error.
+        base_url: Prefix of every path, e.g. ``https://api.kombo.dev/v1``.
+        auth: Supplies credential headers.
+        error_code_of: Reads the vendor's error code (or None) out of a parsed error body.
+        vendor_errors: Vendor error codes that override the status-based classification.
+    """
+
+    source: str
+    vendor: str
+    base_url: str
+    auth: Auth
+    error_code_of: Callable[[Any], str | None] = lambda _body: None
+    vendor_errors: Mapping[str, type[ConnectorError]] = field(default_factory=dict)
+    timeout: aiohttp.ClientTimeout = field(
+        default_factory=lambda: aiohttp.ClientTimeout(total=20, connect=5)
+    )
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
+
+    async def open(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, raise_for_status=False, trust_env=False
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError(f"source {self.source!r}: transport used before open()")
+        return self._session
+
+    def error(self, cls: type[ConnectorError], detail: str, **kwargs: Any) -> ConnectorError:
+        return cls(detail, source=self.source, vendor=self.vendor, **kwargs)
+
+    async def get_json(self, path: str, params: QueryParams | None = None) -> Any:
+        """GET ``base_url + path`` and return the parsed JSON body, retrying what is retriable."""
+        return await self.request_json("GET", path, params=params)
+
+    async def request_json(
+        self, method: str, path: str, *, params: QueryParams | None = None, json_body: Any = None
+    ) -> Any:
+        renewed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(method, path, params, json_body)
+            except VendorAuthError:
+                if renewed or not await self.auth.renew(self.session):
+                    raise
+                renewed = True
+            except ConnectorError as exc:
+                delay = self.retry.delay(attempt, exc.retry_after) if exc.retriable else None
+                if delay is None:
+                    raise
+                logger.info("%s; retrying in %.2fs (attempt %d)", exc.message, delay, attempt)
+                await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, method: str, path: str, params: QueryParams | None, json_body: Any
+    ) -> Any:
+        where = {"method": method, "path": path}
+        headers = await self.auth.headers(self.session)
+        try:
+            async with self.session.request(
+                method, self.base_url + path, params=params, json=json_body, headers=headers
+            ) as response:
+                body = await response.read()
+                status = response.status
+                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        except TimeoutError as exc:
+            raise self.error(VendorUnavailable, "timed out", **where) from exc
+        except aiohttp.ClientError as exc:
+            detail = f"connection failed ({type(exc).__name__})"
+            raise self.error(VendorUnavailable, detail, **where) from exc
+        parsed = self._parse(body, status, where)
+        if 200 <= status < 300:
+            return parsed
+        raise self._classify(status, parsed, retry_after, where)
+
+    def _parse(self, body: bytes, status: int, where: Mapping[str, str]) -> Any:
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            if 200 <= status < 300:
+                raise self.error(
+                    VendorBadResponse, "response is not JSON", status=status, **where
+                ) from exc
+            return None  # an error page in HTML: the status alone classifies it
+
+    def _classify(
+        self, status: int, body: Any, retry_after: float | None, where: Mapping[str, str]
+    ) -> ConnectorError:
+        vendor_code = self.error_code_of(body) if body is not None else None
+        cls = self.vendor_errors.get(vendor_code or "") or STATUS_ERRORS.get(status)
+        if cls is None:
+            cls = VendorUnavailable if status >= 500 else VendorRejectedRequest
+        detail = {
+            VendorAuthError: "credentials or tenant rejected",
+            VendorRateLimited: "rate limited",
+            VendorUnavailable: "vendor failed",
+            VendorNotFound: "not found",
+        }.get(cls, "request rejected")
+        return self.error(
+            cls,
+            detail,
+            status=status,
+            vendor_code=vendor_code,
+            retry_after=retry_after,
+            **where,
+        )

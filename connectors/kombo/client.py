@@ -1,0 +1,262 @@
+"""The Kombo connector: transport, pagination and batching over Kombo's unified LMS API."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import aiohttp
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
+
+from connectors._http import HttpTransport, RetryPolicy
+from connectors.base import Capabilities, ListQuery, Page
+from connectors.errors import (
+    ConnectorError,
+    VendorAuthError,
+    VendorBadResponse,
+    VendorRateLimited,
+    VendorRejectedRequest,
+    VendorUnavailable,
+)
+from connectors.kombo import payloads
+from connectors.kombo.auth import KomboAuth
+from connectors.kombo.mapping import map_course, map_progression, map_skill, map_user
+from connectors.model import Course, Progression, Record, Skill, User
+from connectors.pagination import BodyCursorPaginator, RepeatedTokenError
+
+__all__ = ["KOMBO_ERRORS", "KomboConnector"]
+
+# Vendor facts this client relies on; shared/vendors/kombo.md has the sources.
+MAX_PAGE_SIZE = 250  # documented maximum of `page_size`
+# UNVERIFIED: Kombo documents no cap on `ids`/`user_ids`; 100 IDs of 24 characters keep
+# the URL near 2.5 KB, far below common 8 KB limits.
+MAX_IDS_PER_CALL = 100
+
+#: Kombo says to branch on `error.code`, not on the HTTP status.
+KOMBO_ERRORS: Mapping[str, type[ConnectorError]] = {
+    "PLATFORM.RATE_LIMIT_EXCEEDED": VendorRateLimited,
+    "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED": VendorRateLimited,
+    "REMOTE.RATE_LIMIT_EXCEEDED": VendorRateLimited,
+    "PLATFORM.AUTHENTICATION_INVALID": VendorAuthError,
+    "PLATFORM.IP_NOT_WHITELISTED": VendorAuthError,
+    "PLATFORM.INTEGRATION_NOT_FOUND": VendorAuthError,
+    "PLATFORM.INPUT_INVALID": VendorRejectedRequest,
+    "PLATFORM.UNKNOWN_ERROR": VendorUnavailable,
+    "PLATFORM.TASK_TIMED_OUT": VendorUnavailable,
+    "INTEGRATION.INACTIVE": VendorUnavailable,
+    "INTEGRATION.SETUP_INCOMPLETE": VendorUnavailable,
+    "INTEGRATION.SETUP_SYNC_PENDING": VendorUnavailable,
+    "INTEGRATION.MODEL_NOT_AVAILABLE": VendorUnavailable,
+}
+
+PayloadT = TypeVar("PayloadT", bound=BaseModel)
+RecordT = TypeVar("RecordT", bound=Record)
+
+
+def kombo_error_code(body: Any) -> str | None:
+    try:
+        return payloads.KomboErrorBody.model_validate(body).error.code
+    except ValidationError:
+        return None
+
+
+def kombo_timestamp(moment: datetime) -> str:
+    """Kombo's documented filter format, ``YYYY-MM-DDTHH:mm:ss.sssZ``; naive means UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _chunks(ids: Sequence[str], size: int) -> list[Sequence[str]]:
+    unique = list(dict.fromkeys(ids))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+class KomboConnector:
+    """Reads users, courses (with revisions), skills and course progressions from Kombo."""
+
+    kind = "kombo"
+    capabilities = Capabilities(max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_IDS_PER_CALL)
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        api_key: SecretStr,
+        integration_id: str,
+        retry: RetryPolicy | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> None:
+        self.name = name
+        self.tenant = integration_id
+        self._http = HttpTransport(
+            source=name,
+            vendor=self.kind,
+            base_url=base_url.rstrip("/"),
+            auth=KomboAuth(api_key=api_key, integration_id=integration_id),
+            error_code_of=kombo_error_code,
+            vendor_errors=KOMBO_ERRORS,
+            retry=retry or RetryPolicy(),
+            timeout=timeout or aiohttp.ClientTimeout(total=20, connect=5),
+        )
+
+    async def open(self) -> None:
+        await self._http.open()
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def check_health(self) -> None:
+        await self._get_page("/lms/users", {"page_size": "1"}, payloads.USERS_PAGE)
+
+    # -- one page at a time, for connections ---------------------------------------------
+
+    async def list_users(self, query: ListQuery, token: str | None, size: int) -> Page[User]:
+        return await self._list("/lms/users", query, token, size, payloads.USERS_PAGE, map_user)
+
+    async def list_courses(self, query: ListQuery, token: str | None, size: int) -> Page[Course]:
+        return await self._list(
+            "/lms/courses", query, token, size, payloads.COURSES_PAGE, map_course
+        )
+
+    async def list_skills(self, query: ListQuery, token: str | None, size: int) -> Page[Skill]:
+        return await self._list("/lms/skills", query, token, size, payloads.SKILLS_PAGE, map_skill)
+
+    async def list_progressions(
+        self, query: ListQuery, token: str | None, size: int
+    ) -> Page[Progression]:
+        return await self._list(
+            "/lms/course-progressions",
+            query,
+            token,
+            size,
+            payloads.PROGRESSIONS_PAGE,
+            map_progression,
+        )
+
+    # -- batched look-ups, for DataLoaders -----------------------------------------------
+
+    async def fetch_users(self, ids: Sequence[str]) -> Mapping[str, User]:
+        return await self._by_ids("/lms/users", ids, payloads.USERS_PAGE, map_user)
+
+    async def fetch_courses(self, ids: Sequence[str]) -> Mapping[str, Course]:
+        return await self._by_ids("/lms/courses", ids, payloads.COURSES_PAGE, map_course)
+
+    async def fetch_skills(self, ids: Sequence[str]) -> Mapping[str, Skill]:
+        return await self._by_ids("/lms/skills", ids, payloads.SKILLS_PAGE, map_skill)
+
+    async def fetch_progressions(self, ids: Sequence[str]) -> Mapping[str, Progression]:
+        return await self._by_ids(
+            "/lms/course-progressions", ids, payloads.PROGRESSIONS_PAGE, map_progression
+        )
+
+    async def fetch_progressions_of_users(
+        self, user_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[Progression]]:
+        return await self._progressions_grouped("user_ids", user_ids, lambda p: [p.user_id])
+
+    async def fetch_progressions_of_courses(
+        self, course_ids: Sequence[str]
+    ) -> Mapping[str, Sequence[Progression]]:
+        return await self._progressions_grouped(
+            "course_ids", course_ids, lambda p: [p.course_id] if p.course_id else []
+        )
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _list(
+        self,
+        path: str,
+        query: ListQuery,
+        token: str | None,
+        size: int,
+        adapter: TypeAdapter[payloads.KomboPage[PayloadT]],
+        mapper: Callable[[PayloadT], RecordT],
+    ) -> Page[RecordT]:
+        params = {"page_size": str(max(1, min(size, MAX_PAGE_SIZE)))}
+        if query.updated_after is not None:
+            params["updated_after"] = kombo_timestamp(query.updated_after)
+        if query.include_deleted:
+            params["include_deleted"] = "true"
+        if token is not None:
+            params["cursor"] = token
+        page = await self._get_page(path, params, adapter)
+        items = [mapper(item) for item in page.data.results]
+        return Page(items=items, next_token=page.data.next or None)
+
+    async def _get_page(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        adapter: TypeAdapter[payloads.KomboPage[PayloadT]],
+    ) -> payloads.KomboPage[PayloadT]:
+        body = await self._http.get_json(path, params)
+        try:
+            return adapter.validate_python(body)
+        except ValidationError as exc:
+            detail = f"unexpected response shape ({exc.error_count()} problems)"
+            raise self._http.error(
+                VendorBadResponse, detail, method="GET", path=path, status=200
+            ) from exc
+
+    async def _walk(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        adapter: TypeAdapter[payloads.KomboPage[PayloadT]],
+    ) -> AsyncIterator[PayloadT]:
+        """Every item of a filtered list, following `data.next` to the last page."""
+        paginator = BodyCursorPaginator(lambda page: page.data.next)
+        token = paginator.first_token()
+        while True:
+            page_params = {**params, "page_size": str(MAX_PAGE_SIZE)}
+            if token is not None:
+                page_params["cursor"] = token
+            page = await self._get_page(path, page_params, adapter)
+            for item in page.data.results:
+                yield item
+            try:
+                token = paginator.next_token(page)
+            except RepeatedTokenError as exc:
+                raise self._http.error(
+                    VendorBadResponse, "pagination cursor repeated", method="GET", path=path
+                ) from exc
+            if token is None:
+                return
+
+    async def _by_ids(
+        self,
+        path: str,
+        ids: Sequence[str],
+        adapter: TypeAdapter[payloads.KomboPage[PayloadT]],
+        mapper: Callable[[PayloadT], RecordT],
+    ) -> dict[str, RecordT]:
+        found: dict[str, RecordT] = {}
+        for chunk in _chunks(ids, MAX_IDS_PER_CALL):
+            # Deleted records are still records: a look-up by ID should find them.
+            params = {"ids": ",".join(chunk), "include_deleted": "true"}
+            async for item in self._walk(path, params, adapter):
+                record = mapper(item)
+                found[record.id] = record
+        return found
+
+    async def _progressions_grouped(
+        self,
+        filter_name: str,
+        keys: Sequence[str],
+        keys_of: Callable[[Progression], list[str]],
+    ) -> dict[str, list[Progression]]:
+        grouped: dict[str, list[Progression]] = defaultdict(list)
+        for chunk in _chunks(keys, MAX_IDS_PER_CALL):
+            params = {filter_name: ",".join(chunk)}
+            async for item in self._walk(
+                "/lms/course-progressions", params, payloads.PROGRESSIONS_PAGE
+            ):
+                progression = map_progression(item)
+                for key in keys_of(progression):
+                    grouped[key].append(progression)
+        return {key: grouped.get(key, []) for key in dict.fromkeys(keys)}

@@ -1,0 +1,120 @@
+"""Settings of one configured source, per vendor kind, and the factory that builds its connector.
+
+Credentials are :class:`pydantic.SecretStr`: they print as ``**********`` in reprs,
+logs and validation errors. A credential written as ``"env:NAME"`` is read from the
+environment variable NAME when the config is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+import aiohttp
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+
+from connectors._http import RetryPolicy
+from connectors.base import Connector
+from connectors.kombo import KomboConnector
+
+__all__ = [
+    "AbsorbSettings",
+    "KomboSettings",
+    "SkilljarSettings",
+    "SourceSettings",
+    "StackOneSettings",
+    "UnsupportedSourceKind",
+    "build_connector",
+]
+
+SOURCE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+
+
+def _from_env(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("env:"):
+        variable = value.removeprefix("env:")
+        if variable not in os.environ:
+            raise ValueError(f"environment variable {variable} is not set")
+        return os.environ[variable]
+    return value
+
+
+Credential = Annotated[SecretStr, BeforeValidator(_from_env)]
+PlainSetting = Annotated[str, BeforeValidator(_from_env)]
+
+
+class UnsupportedSourceKind(ValueError):
+    """The config names a vendor kind this version has no connector for yet."""
+
+
+class BaseSourceSettings(BaseModel):
+    """Settings every source has.
+
+    Attributes:
+        name: Unique name of the source; part of every global ID, so keep it stable.
+        base_url: The vendor API's base URL (region and version included).
+        timeout_seconds: Total time one vendor call may take.
+        max_attempts: Tries of one vendor call when it fails in a retriable way.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=SOURCE_NAME_PATTERN)
+    base_url: PlainSetting = Field(pattern=r"^https?://")
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_attempts)
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=self.timeout_seconds, connect=min(5.0, self.timeout_seconds)
+        )
+
+
+class KomboSettings(BaseSourceSettings):
+    kind: Literal["kombo"]
+    api_key: Credential
+    integration_id: PlainSetting
+
+
+class StackOneSettings(BaseSourceSettings):
+    kind: Literal["stackone"]
+    api_key: Credential
+    account_id: PlainSetting
+
+
+class AbsorbSettings(BaseSourceSettings):
+    kind: Literal["absorb"]
+    api_key: Credential
+    username: PlainSetting
+    password: Credential
+
+
+class SkilljarSettings(BaseSourceSettings):
+    kind: Literal["skilljar"]
+    api_key: Credential
+    domain: PlainSetting
+
+
+SourceSettings = Annotated[
+    KomboSettings | StackOneSettings | AbsorbSettings | SkilljarSettings,
+    Field(discriminator="kind"),
+]
+
+
+def build_connector(settings: SourceSettings) -> Connector:
+    """The connector for one configured source (not yet opened)."""
+    if isinstance(settings, KomboSettings):
+        return KomboConnector(
+            name=settings.name,
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            integration_id=settings.integration_id,
+            retry=settings.retry_policy(),
+            timeout=settings.client_timeout(),
+        )
+    raise UnsupportedSourceKind(
+        f"source {settings.name!r}: kind {settings.kind!r} is not supported by this version yet"
+    )
