@@ -1,0 +1,98 @@
+"""The ASGI application: GraphQL (with GraphiQL) on /graphql, liveness on /healthz.
+
+Connectors, and in demo mode the vendor emulator, live as long as the app: they are
+opened in the lifespan and closed on shutdown, so every request shares one HTTP
+session per source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from connectors.sandbox import Emulator, demo_tenants
+from connectors.settings import build_connector
+from graph.config import AppConfig, EmulatorSettings
+from graph.schema import schema
+from resolvers.context import Context
+from resolvers.sources import SourceRegistry
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("lms_graph")
+
+
+class _State:
+    registry: SourceRegistry | None = None
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    def __init__(self, state: _State) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self._state = state
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        if self._state.registry is None:
+            raise RuntimeError("request before start-up finished")
+        return Context(sources=self._state.registry)
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def home(_: Request) -> Response:
+    return RedirectResponse("/graphql")
+
+
+async def _start_emulator(settings: EmulatorSettings) -> Emulator:
+    emulator = Emulator(
+        demo_tenants(seed=settings.seed, users=settings.users),
+        latency_seconds=settings.latency_ms / 1000,
+    )
+    try:
+        await emulator.start(settings.host, settings.port)
+    except OSError as exc:
+        raise SystemExit(
+            f"lms-graph: cannot start the demo emulator on {settings.host}:{settings.port}: "
+            f"{exc.strerror}; choose another [emulator] port"
+        ) from None
+    return emulator
+
+
+def create_app(config: AppConfig) -> Starlette:
+    """The server for ``config``; nothing is opened until the ASGI lifespan starts."""
+    state = _State()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if config.emulator is not None:
+                emulator = await _start_emulator(config.emulator)
+                stack.push_async_callback(emulator.stop)
+                logger.info("vendor emulator serving the demo data on %s", emulator.base_url)
+            registry = SourceRegistry([build_connector(source) for source in config.sources])
+            await registry.open()
+            stack.push_async_callback(registry.close)
+            state.registry = registry
+            logger.info("sources: %s", ", ".join(registry.names))
+            yield
+            state.registry = None
+
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/healthz", healthz),
+            Route("/graphql", GraphQLEndpoint(state)),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,123 @@
+"""The server's TOML configuration: sources, cache and the optional embedded emulator.
+
+Loading fails with :class:`ConfigError`, whose message is one line naming the file,
+the setting and the problem, never a value (a value may be a secret).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from connectors.settings import SourceSettings
+
+__all__ = [
+    "DEMO_CONFIG",
+    "AppConfig",
+    "CacheSettings",
+    "ConfigError",
+    "EmulatorSettings",
+    "demo_config",
+    "load_config",
+    "parse_config",
+]
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message is safe to print."""
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CacheSettings(StrictModel):
+    """``[cache]``. Validated now; the cross-request cache that reads it is not built yet."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    ttl_seconds: int = Field(default=60, ge=0)
+    url: str | None = Field(default=None, pattern=r"^rediss?://")
+
+
+class EmulatorSettings(StrictModel):
+    """``[emulator]``: start the built-in vendor emulator in-process, for demos and trials."""
+
+    host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
+    port: int = Field(default=8700, ge=0, le=65535)
+    seed: int = 7
+    users: int = Field(default=120, ge=1, le=100_000)
+    latency_ms: float = Field(default=0, ge=0, le=60_000)
+
+
+class AppConfig(StrictModel):
+    cache: CacheSettings = CacheSettings()
+    emulator: EmulatorSettings | None = None
+    sources: Annotated[list[SourceSettings], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AppConfig:
+        names = [source.name for source in self.sources]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+_ADAPTER = TypeAdapter(AppConfig)
+
+DEMO_CONFIG = """\
+# The embedded demo: lms-graph starts its vendor emulator on 127.0.0.1:8700 with a
+# generated data set and reads it through the real connectors over HTTP.
+# Copy this file, drop [emulator] and point the sources at real vendors to go live.
+
+[emulator]
+port = 8700
+seed = 7
+users = 120
+latency_ms = 0
+
+[cache]
+backend = "memory"
+ttl_seconds = 60
+
+[[sources]]
+name = "kombo-demo"
+kind = "kombo"
+base_url = "http://127.0.0.1:8700/kombo/v1"
+api_key = "demo-kombo-key"            # real deployments: api_key = "env:KOMBO_API_KEY"
+integration_id = "demo:acme-learning"
+"""
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors(include_input=False, include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"] if part not in {"function-after"})
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{location}: {message}{more}" if location else f"{message}{more}"
+
+
+def parse_config(text: str, origin: str = "<config>") -> AppConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {origin}: not valid TOML: {exc}") from None
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise ConfigError(f"config {origin}: {_describe(exc)}") from None
+
+
+def load_config(path: str | Path) -> AppConfig:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config {path}: cannot read file ({exc.strerror})") from None
+    return parse_config(text, str(path))
+
+
+def demo_config() -> AppConfig:
+    return parse_config(DEMO_CONFIG, "<embedded demo>")

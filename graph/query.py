@@ -1,0 +1,222 @@
+"""The root Query: Relay look-ups, top-level lists across sources, and the sources."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from connectors.errors import ConnectorError
+from connectors.model import EntityKind
+from graph.errors import source_error_extensions
+from graph.types import (
+    Course,
+    CourseConnection,
+    Progression,
+    ProgressionConnection,
+    Provider,
+    Revision,
+    Skill,
+    SkillConnection,
+    User,
+    UserConnection,
+    build_connection,
+)
+from resolvers.context import Context
+from resolvers.errors import InvalidArgumentError, InvalidIdError
+from resolvers.lists import ListFilters, list_records
+from resolvers.paging import ConnectionArgs
+
+__all__ = ["Query"]
+
+Info = strawberry.Info[Context, None]
+
+NODE_TYPES: dict[str, Any] = {
+    cls.__name__: cls for cls in (User, Course, Revision, Skill, Progression, Provider)
+}
+MAX_NODES = 250
+
+
+def _parse_id(raw: str, expected: type | None = None) -> tuple[Any, str]:
+    try:
+        global_id = relay.GlobalID.from_id(raw)
+    except ValueError:
+        raise InvalidIdError(f"{raw!r} is not an ID this API issued") from None
+    node_type = NODE_TYPES.get(global_id.type_name)
+    if node_type is None:
+        raise InvalidIdError(f"{raw!r} names an unknown type {global_id.type_name!r}")
+    if expected is not None and node_type is not expected:
+        raise InvalidIdError(f"{raw!r} is a {global_id.type_name} ID, not a {expected.__name__} ID")
+    return node_type, global_id.node_id
+
+
+async def _resolve_node(info: Info, raw: str, expected: type | None = None) -> Any:
+    node_type, node_id = _parse_id(raw, expected)
+    (node,) = await node_type.resolve_nodes(info=info, node_ids=[node_id])
+    return node
+
+
+def _path(info: Info) -> tuple[str | int, ...]:
+    return tuple(info.path.as_list())
+
+
+async def _list(
+    info: Info,
+    entity: EntityKind,
+    connection: Any,
+    node_type: Any,
+    args: ConnectionArgs,
+    filters: ListFilters,
+) -> Any:
+    page = await list_records(info.context, entity, args, filters, _path(info))
+    return build_connection(
+        connection, page, lambda item: node_type.from_domain(item.source, item.record)
+    )
+
+
+@strawberry.type(description="A source's answer to a cheap authenticated call.")
+class SourceHealth:
+    ok: bool = strawberry.field(description="True when the source answered as expected.")
+    code: str | None = strawberry.field(
+        description="Error code when it did not, e.g. SOURCE_AUTH_FAILED."
+    )
+    message: str | None = strawberry.field(description="What went wrong, without secrets.")
+    latency_ms: float = strawberry.field(description="How long the check took.")
+
+
+@strawberry.type(description="A configured source of learning data.")
+class Source:
+    name: str = strawberry.field(description="The source's configured, unique name.")
+    kind: str = strawberry.field(description="Vendor kind: kombo, stackone, absorb or skilljar.")
+
+    @strawberry.field(description="Checked live, with one cheap vendor call, when asked for.")
+    async def health(self, info: Info) -> SourceHealth:
+        started = time.perf_counter()
+        try:
+            await info.context.sources.get(self.name).check_health()
+        except ConnectorError as error:
+            elapsed = (time.perf_counter() - started) * 1000
+            code = source_error_extensions(error)["code"]
+            return SourceHealth(ok=False, code=code, message=error.message, latency_ms=elapsed)
+        elapsed = (time.perf_counter() - started) * 1000
+        return SourceHealth(ok=True, code=None, message=None, latency_ms=elapsed)
+
+
+ListArgs = dict[str, Any]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Fetch any object by its global ID.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        result: relay.Node | None = await _resolve_node(info, id)
+        return result
+
+    @strawberry.field(
+        description=f"Fetch objects by global IDs, in order; null where one is not found "
+        f"(at most {MAX_NODES})."
+    )
+    def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        if len(ids) > MAX_NODES:
+            raise InvalidArgumentError(f"`ids` takes at most {MAX_NODES} IDs, got {len(ids)}")
+        # Awaitables, one per ID: each fails alone, and the DataLoaders batch them all.
+        awaitables: list[Awaitable[Any]] = [_resolve_node(info, raw) for raw in ids]
+        return awaitables  # type: ignore[return-value]
+
+    @strawberry.field(description="A user by global ID.")
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        result: User | None = await _resolve_node(info, id, User)
+        return result
+
+    @strawberry.field(description="A course by global ID.")
+    async def course(self, info: Info, id: strawberry.ID) -> Course | None:
+        result: Course | None = await _resolve_node(info, id, Course)
+        return result
+
+    @strawberry.field(description="Users of every selected source, interleaved.")
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        updated_after: datetime | None = None,
+        include_deleted: bool = False,
+        source: str | None = None,
+        sources: list[str] | None = None,
+    ) -> UserConnection:
+        args = ConnectionArgs(first, after, last, before)
+        filters = ListFilters(updated_after, include_deleted, source, sources)
+        result: UserConnection = await _list(
+            info, EntityKind.USERS, UserConnection, User, args, filters
+        )
+        return result
+
+    @strawberry.field(description="Courses of every selected source, interleaved.")
+    async def courses(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        updated_after: datetime | None = None,
+        include_deleted: bool = False,
+        source: str | None = None,
+        sources: list[str] | None = None,
+    ) -> CourseConnection:
+        args = ConnectionArgs(first, after, last, before)
+        filters = ListFilters(updated_after, include_deleted, source, sources)
+        result: CourseConnection = await _list(
+            info, EntityKind.COURSES, CourseConnection, Course, args, filters
+        )
+        return result
+
+    @strawberry.field(description="Skills of every selected source, interleaved.")
+    async def skills(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        updated_after: datetime | None = None,
+        include_deleted: bool = False,
+        source: str | None = None,
+        sources: list[str] | None = None,
+    ) -> SkillConnection:
+        args = ConnectionArgs(first, after, last, before)
+        filters = ListFilters(updated_after, include_deleted, source, sources)
+        result: SkillConnection = await _list(
+            info, EntityKind.SKILLS, SkillConnection, Skill, args, filters
+        )
+        return result
+
+    @strawberry.field(description="Progressions of every selected source, interleaved.")
+    async def progressions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        updated_after: datetime | None = None,
+        include_deleted: bool = False,
+        source: str | None = None,
+        sources: list[str] | None = None,
+    ) -> ProgressionConnection:
+        args = ConnectionArgs(first, after, last, before)
+        filters = ListFilters(updated_after, include_deleted, source, sources)
+        result: ProgressionConnection = await _list(
+            info, EntityKind.PROGRESSIONS, ProgressionConnection, Progression, args, filters
+        )
+        return result
+
+    @strawberry.field(description="The configured sources, in configuration order.")
+    def sources(self, info: Info) -> list[Source]:
+        return [Source(name=c.name, kind=c.kind) for c in info.context.sources]

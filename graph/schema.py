@@ -1,0 +1,45 @@
+"""The schema object, and the SDL text ``schema.graphql`` must equal."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from connectors.errors import ConnectorError
+from graph.errors import ErrorShaping
+from graph.query import Query
+from resolvers.errors import UserInputError
+
+__all__ = ["schema", "schema_sdl"]
+
+logger = logging.getLogger("lms_graph.errors")
+
+
+class LmsGraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected failures get one log line; only real bugs get a traceback."""
+        unexpected = []
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, ConnectorError):
+                logger.warning("%s", original.message)
+            elif isinstance(original, UserInputError) or original is None:
+                logger.debug("client error: %s", error.message)
+            else:
+                unexpected.append(error)
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = LmsGraphSchema(query=Query, extensions=[ErrorShaping])
+
+
+def schema_sdl(target: Any = None) -> str:
+    """The SDL, as written to ``schema.graphql``."""
+    return (target or schema).as_str() + "\n"

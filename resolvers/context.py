@@ -1,0 +1,40 @@
+"""The per-request context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from resolvers.loaders import Loaders
+from resolvers.paging import SourceFailure
+from resolvers.sources import SourceRegistry
+
+__all__ = ["Context", "ReportedFailure"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedFailure:
+    """A source that failed while the rest of a field's data was served."""
+
+    failure: SourceFailure
+    path: tuple[str | int, ...]
+
+
+@dataclass
+class Context:
+    """Typed request context (``strawberry.Info[Context, None]`` in resolvers).
+
+    Attributes:
+        sources: The server's configured sources.
+        loaders: This request's DataLoaders.
+        failures: Partial failures to report next to the data, as GraphQL errors.
+    """
+
+    sources: SourceRegistry
+    loaders: Loaders = field(init=False)
+    failures: list[ReportedFailure] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.sources)
+
+    def report(self, failures: list[SourceFailure], path: tuple[str | int, ...]) -> None:
+        self.failures.extend(ReportedFailure(failure, path) for failure in failures)

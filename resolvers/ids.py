@@ -1,0 +1,38 @@
+"""The source-qualified keys inside global IDs.
+
+A global ID is Relay's ``base64("<Type>:<node id>")``; the node id is
+``<source>:<vendor key>``. Source names cannot contain ``:`` (config enforces it), so
+the first ``:`` splits them even when vendor IDs contain colons. A revision's vendor
+key also names its course, because most vendors can only find a revision through it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+from resolvers.errors import InvalidIdError
+from resolvers.loaders import RevisionRef
+
+__all__ = ["join_node_id", "revision_key", "split_node_id", "split_revision_key"]
+
+
+def join_node_id(source: str, key: str) -> str:
+    return f"{source}:{key}"
+
+
+def split_node_id(node_id: str) -> tuple[str, str]:
+    source, sep, key = node_id.partition(":")
+    if not sep or not source or not key:
+        raise InvalidIdError("ID is not one this API issued")
+    return source, key
+
+
+def revision_key(course_id: str, revision_id: str) -> str:
+    return f"{quote(course_id, safe='')}/{quote(revision_id, safe='')}"
+
+
+def split_revision_key(key: str) -> RevisionRef:
+    course_id, sep, revision_id = key.partition("/")
+    if not sep or not course_id or not revision_id:
+        raise InvalidIdError("ID is not a revision ID this API issued")
+    return RevisionRef(unquote(course_id), unquote(revision_id))

@@ -1,0 +1,113 @@
+"""Per-request DataLoaders: every look-up of one request batched into the vendor's bulk calls.
+
+One :class:`SourceLoaders` per source and request. Each loader turns the keys gathered
+in one tick of the event loop into as few connector calls as the vendor allows
+(``max_batch_size`` = the vendor's IDs-per-call limit); a key the vendor does not know
+resolves to None, and a failed call fails each of its keys with the connector's error.
+Revisions have no endpoint of their own at most vendors, so they are read through the
+course loader: progressions → revision → course costs one courses call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from connectors.base import Connector
+from connectors.model import Course, Progression, Revision, Skill, User
+from resolvers.sources import SourceRegistry
+
+__all__ = ["Loaders", "RevisionRef", "SourceLoaders"]
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionRef:
+    """A revision is found through its course."""
+
+    course_id: str
+    revision_id: str
+
+
+def _by_key(
+    fetch: Callable[[Sequence[str]], Awaitable[Mapping[str, V]]],
+) -> Callable[[list[str]], Awaitable[list[V | None]]]:
+    async def load(keys: list[str]) -> list[V | None]:
+        found = await fetch(keys)
+        return [found.get(key) for key in keys]
+
+    return load
+
+
+def _groups(
+    fetch: Callable[[Sequence[str]], Awaitable[Mapping[str, Sequence[Progression]]]],
+) -> Callable[[list[str]], Awaitable[list[Sequence[Progression]]]]:
+    async def load(keys: list[str]) -> list[Sequence[Progression]]:
+        found = await fetch(keys)
+        return [found.get(key, ()) for key in keys]
+
+    return load
+
+
+class SourceLoaders:
+    """The loaders of one source for one request."""
+
+    def __init__(self, connector: Connector) -> None:
+        batch = connector.capabilities.max_batch_size
+        self.users = DataLoader[str, User | None](
+            _by_key(connector.fetch_users), max_batch_size=batch
+        )
+        self.courses = DataLoader[str, Course | None](
+            _by_key(connector.fetch_courses), max_batch_size=batch
+        )
+        self.skills = DataLoader[str, Skill | None](
+            _by_key(connector.fetch_skills), max_batch_size=batch
+        )
+        self.progressions = DataLoader[str, Progression | None](
+            _by_key(connector.fetch_progressions), max_batch_size=batch
+        )
+        self.progressions_of_user = DataLoader[str, Sequence[Progression]](
+            _groups(connector.fetch_progressions_of_users), max_batch_size=batch
+        )
+        self.progressions_of_course = DataLoader[str, Sequence[Progression]](
+            _groups(connector.fetch_progressions_of_courses), max_batch_size=batch
+        )
+        self.revisions = DataLoader[RevisionRef, Revision | None](self._load_revisions)
+
+    async def _load_revisions(self, refs: list[RevisionRef]) -> list[Revision | None]:
+        courses = await self.courses.load_many([ref.course_id for ref in refs])
+        return [
+            course.revision(ref.revision_id) if course else None
+            for ref, course in zip(refs, courses, strict=True)
+        ]
+
+    def prime_users(self, users: Sequence[User]) -> None:
+        self.users.prime_many({user.id: user for user in users})
+
+    def prime_courses(self, courses: Sequence[Course]) -> None:
+        self.courses.prime_many({course.id: course for course in courses})
+
+    def prime_skills(self, skills: Sequence[Skill]) -> None:
+        self.skills.prime_many({skill.id: skill for skill in skills})
+
+    def prime_progressions(self, progressions: Sequence[Progression]) -> None:
+        self.progressions.prime_many({p.id: p for p in progressions})
+
+
+class Loaders:
+    """All loaders of one request, created on first use per source."""
+
+    def __init__(self, registry: SourceRegistry) -> None:
+        self._registry = registry
+        self._by_source: dict[str, SourceLoaders] = {}
+
+    def of(self, source: str) -> SourceLoaders:
+        loaders = self._by_source.get(source)
+        if loaders is None:
+            loaders = SourceLoaders(self._registry.get(source))
+            self._by_source[source] = loaders
+        return loaders

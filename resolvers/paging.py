@@ -1,0 +1,305 @@
+"""Relay pagination over vendor pages: one list per source, merged into one connection.
+
+Each source is read from a *position*: the vendor token of a page, the page size it
+was fetched with and how many of its items were already served. A merged cursor holds
+the position of every source plus whose turn is next, so sources are interleaved
+round-robin and paging forward never repeats or skips an item, whatever each vendor's
+pagination looks like. Page sizes stay fixed along one chain of cursors because a
+vendor token is only meaningful with the size it was issued for.
+
+``last``/``before`` walk forward from the start (vendors page forwards only), bounded by
+:data:`MAX_BACKWARD_SCAN` items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from connectors.base import Page
+from connectors.errors import ConnectorError
+from connectors.model import Record
+from resolvers.cursors import decode_cursor, encode_cursor
+from resolvers.errors import InvalidArgumentError, InvalidCursorError
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_BACKWARD_SCAN",
+    "MAX_PAGE_SIZE",
+    "ConnectionArgs",
+    "Slice",
+    "SourceFailure",
+    "SourceList",
+    "Sourced",
+    "merged_slice",
+    "slice_list",
+]
+
+T = TypeVar("T")
+RecordT = TypeVar("RecordT", bound=Record)
+
+MAX_PAGE_SIZE = 250
+DEFAULT_PAGE_SIZE = 50
+MAX_BACKWARD_SCAN = 5000
+MIN_VENDOR_PAGE = 25
+MAX_PAGES_PER_READ = 50  # fewer, fuller vendor pages when clients page in small steps
+
+PageFetcher = Callable[[str | None, int], Awaitable[Page[RecordT]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionArgs:
+    """Validated Relay arguments."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("first", "last"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise InvalidArgumentError(f"`{name}` must not be negative")
+            if value is not None and value > MAX_PAGE_SIZE:
+                raise InvalidArgumentError(f"`{name}` must be at most {MAX_PAGE_SIZE}, got {value}")
+        if self.first is not None and self.last is not None:
+            raise InvalidArgumentError("pass either `first` or `last`, not both")
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None or (self.before is not None and self.first is None)
+
+    @property
+    def count(self) -> int:
+        chosen = self.last if self.backward else self.first
+        return chosen if chosen is not None else DEFAULT_PAGE_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced(Generic[T]):
+    """A record together with the configured source it came from."""
+
+    source: str
+    record: T
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFailure:
+    source: str
+    error: ConnectorError
+
+
+@dataclass(slots=True)
+class Slice(Generic[T]):
+    """One page of a connection, ready to be rendered."""
+
+    edges: list[tuple[str, T]]
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: int | None
+    failures: list[SourceFailure] = field(default_factory=list)
+
+
+# -- in-memory lists -------------------------------------------------------------------
+
+
+def slice_list(items: Sequence[T], args: ConnectionArgs, scope: str) -> Slice[T]:
+    """Paginate a list that is wholly in memory; cursors are offsets."""
+
+    def offset_of(cursor: str) -> int:
+        offset = decode_cursor(cursor, scope)
+        if not isinstance(offset, int) or not 0 <= offset < len(items):
+            raise InvalidCursorError("cursor points outside this list")
+        return offset
+
+    start = offset_of(args.after) + 1 if args.after else 0
+    end = offset_of(args.before) if args.before else len(items)
+    end = max(start, end)
+    if args.backward:
+        start = max(start, end - args.count)
+    else:
+        end = min(end, start + args.count)
+    edges = [(encode_cursor(scope, i), items[i]) for i in range(start, end)]
+    return Slice(
+        edges=edges,
+        has_next_page=end < len(items),
+        has_previous_page=start > 0,
+        total_count=len(items),
+    )
+
+
+# -- lists read from vendors, one or many sources ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceList(Generic[RecordT]):
+    """How to read one source's list: its name, a page fetcher and its limits."""
+
+    source: str
+    fetch: PageFetcher[RecordT]
+    max_page_size: int
+
+
+Position = list[Any] | None  # [token, size, skip]; None once the source is exhausted
+
+
+@dataclass(slots=True)
+class _State:
+    positions: dict[str, Position]
+    turn: int = 0
+
+    def encode(self) -> Any:
+        return {"pos": self.positions, "turn": self.turn}
+
+    def copy(self) -> _State:
+        return _State(dict(self.positions), self.turn)
+
+
+def _start_state(lists: Sequence[SourceList[Any]], count: int) -> _State:
+    return _State(
+        {
+            item.source: [None, min(max(count, MIN_VENDOR_PAGE), item.max_page_size), 0]
+            for item in lists
+        }
+    )
+
+
+def _decode_state(cursor: str, scope: str, lists: Sequence[SourceList[Any]]) -> _State:
+    data = decode_cursor(cursor, scope)
+    try:
+        positions = data["pos"]
+        turn = int(data["turn"])
+        if set(positions) != {item.source for item in lists}:
+            raise InvalidCursorError("cursor names other sources than this list")
+        for position in positions.values():
+            if position is not None:
+                token, size, skip = position
+                if not (token is None or isinstance(token, str)) or size < 1 or skip < 0:
+                    raise InvalidCursorError("cursor is malformed")
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidCursorError):
+            raise
+        raise InvalidCursorError("cursor is malformed") from None
+    return _State(dict(positions), turn)
+
+
+async def _read_source(
+    item: SourceList[RecordT], position: Position, count: int
+) -> list[tuple[RecordT, Position]]:
+    """Up to ``count`` items from ``position`` on, each with the position just after it."""
+    taken: list[tuple[RecordT, Position]] = []
+    pages = 0
+    while position is not None and len(taken) < count:
+        pages += 1
+        if pages > MAX_PAGES_PER_READ:
+            break  # a vendor sending empty pages with fresh tokens must not hang us
+        token, size, skip = position
+        page = await item.fetch(token, size)
+        records = list(page.items)
+        for index in range(skip, len(records)):
+            if index + 1 < len(records):
+                after: Position = [token, size, index + 1]
+            else:
+                after = [page.next_token, size, 0] if page.next_token else None
+            taken.append((records[index], after))
+            if len(taken) == count:
+                break
+        if not records or skip >= len(records):
+            position = [page.next_token, size, 0] if page.next_token else None
+        else:
+            position = taken[-1][1] if taken else None
+    return taken
+
+
+async def _forward(
+    lists: Sequence[SourceList[RecordT]], state: _State, count: int, scope: str
+) -> tuple[list[tuple[str, Sourced[RecordT]]], _State, list[SourceFailure]]:
+    """The next ``count`` merged items after ``state``, round-robin over the sources."""
+    active = [item for item in lists if state.positions[item.source] is not None]
+    results = await asyncio.gather(
+        *(_read_source(item, state.positions[item.source], count) for item in active),
+        return_exceptions=True,
+    )
+    buffers: dict[str, list[tuple[RecordT, Position]]] = {}
+    failures: list[SourceFailure] = []
+    for item, result in zip(active, results, strict=True):
+        if isinstance(result, ConnectorError):
+            failures.append(SourceFailure(item.source, result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            buffers[item.source] = result
+    edges: list[tuple[str, Sourced[RecordT]]] = []
+    state = state.copy()
+    names = [item.source for item in lists]
+    while len(edges) < count and any(buffers.values()):
+        name = names[state.turn % len(names)]
+        state.turn = (state.turn + 1) % len(names)
+        if buffers.get(name):
+            record, after = buffers[name].pop(0)
+            state.positions[name] = after
+            edges.append((encode_cursor(scope, state.encode()), Sourced(name, record)))
+    return edges, state, failures
+
+
+async def merged_slice(
+    lists: Sequence[SourceList[RecordT]], args: ConnectionArgs, scope: str
+) -> Slice[Sourced[RecordT]]:
+    """One page of the merged list of every source in ``lists``."""
+    if not lists:
+        return Slice([], has_next_page=False, has_previous_page=False, total_count=0)
+    if args.after:
+        state = _decode_state(args.after, scope, lists)
+    else:
+        state = _start_state(lists, args.count)
+    if not args.backward:
+        edges, end, failures = await _forward(lists, state, args.count, scope)
+        return Slice(
+            edges=edges,
+            has_next_page=any(pos is not None for pos in end.positions.values()),
+            has_previous_page=args.after is not None,
+            total_count=None,
+            failures=failures,
+        )
+    return await _backward(lists, state, args, scope)
+
+
+async def _backward(
+    lists: Sequence[SourceList[RecordT]], state: _State, args: ConnectionArgs, scope: str
+) -> Slice[Sourced[RecordT]]:
+    stop = args.before
+    if stop is not None:
+        _decode_state(stop, scope, lists)  # refuse a foreign cursor before any vendor call
+    window: deque[tuple[str, Sourced[RecordT]]] = deque(maxlen=args.count + 1)
+    failures: list[SourceFailure] = []
+    scanned = 0
+    while True:
+        edges, state, failed = await _forward(lists, state, MAX_PAGE_SIZE, scope)
+        failures.extend(failed)
+        cursors = [cursor for cursor, _ in edges]
+        if stop is not None and stop in cursors:
+            window.extend(edges[: cursors.index(stop)])
+            break
+        window.extend(edges)
+        scanned += len(edges)
+        if not edges or all(position is None for position in state.positions.values()):
+            if stop is not None:
+                raise InvalidCursorError("`before` cursor is not in this list (any more)")
+            break
+        if scanned > MAX_BACKWARD_SCAN:
+            raise InvalidArgumentError(
+                f"`last`/`before` would scan more than {MAX_BACKWARD_SCAN} items of this list; "
+                "page forwards with `first`/`after` instead"
+            )
+    items = list(window)
+    return Slice(
+        edges=items[len(items) - args.count :] if args.count else [],
+        has_next_page=stop is not None,
+        has_previous_page=len(items) > args.count,
+        total_count=None,
+        failures=failures,
+    )
