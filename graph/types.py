@@ -219,7 +219,9 @@ class Revision(relay.Node, SourceRecord):
         course = await info.context.loaders.of(self.source).courses.load(self.record.course_id)
         return Course.from_domain(self.source, course) if course else None
 
-    @strawberry.field(description="Learners' progressions on this revision.")
+    @strawberry.field(
+        description="Learners' progressions on this revision; null if its source failed."
+    )
     async def progressions(
         self,
         info: Info,
@@ -228,7 +230,7 @@ class Revision(relay.Node, SourceRecord):
         last: int | None = None,
         before: str | None = None,
         status: list[model.ProgressionStatus] | None = None,
-    ) -> ProgressionConnection:
+    ) -> ProgressionConnection | None:
         loaders = info.context.loaders.of(self.source)
         everyone = await loaders.progressions_of_course.load(self.record.course_id)
         mine = [p for p in everyone if p.revision_id == self.record.id]
@@ -263,7 +265,10 @@ class User(relay.Node, SourceRecord):
             info, node_ids, lambda loaders, key: loaders.users.load(key), cls.from_domain
         )
 
-    @strawberry.field(description="This learner's progressions, optionally only some statuses.")
+    @strawberry.field(
+        description="This learner's progressions, optionally of some statuses only; "
+        "null if its source failed."
+    )
     async def progressions(
         self,
         info: Info,
@@ -272,7 +277,7 @@ class User(relay.Node, SourceRecord):
         last: int | None = None,
         before: str | None = None,
         status: list[model.ProgressionStatus] | None = None,
-    ) -> ProgressionConnection:
+    ) -> ProgressionConnection | None:
         args = ConnectionArgs(first, after, last, before)
         loaders = info.context.loaders.of(self.source)
         progressions = await loaders.progressions_of_user.load(self.remote_id)

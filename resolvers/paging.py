@@ -116,8 +116,8 @@ def slice_list(items: Sequence[T], args: ConnectionArgs, scope: str) -> Slice[T]
             raise InvalidCursorError("cursor points outside this list")
         return offset
 
-    start = offset_of(args.after) + 1 if args.after else 0
-    end = offset_of(args.before) if args.before else len(items)
+    start = offset_of(args.after) + 1 if args.after is not None else 0
+    end = offset_of(args.before) if args.before is not None else len(items)
     end = max(start, end)
     if args.backward:
         start = max(start, end - args.count)
@@ -159,13 +159,20 @@ class _State:
         return _State(dict(self.positions), self.turn)
 
 
-def _start_state(lists: Sequence[SourceList[Any]], count: int) -> _State:
-    return _State(
-        {
-            item.source: [None, min(max(count, MIN_VENDOR_PAGE), item.max_page_size), 0]
-            for item in lists
-        }
-    )
+def _start_state(
+    lists: Sequence[SourceList[Any]], count: int, like: _State | None = None
+) -> _State:
+    """The state before the first item; with ``like``, using that chain's page sizes.
+
+    Positions are only comparable within one chain of cursors, so a backward scan
+    towards a ``before`` cursor must walk with the page sizes that cursor was made with.
+    """
+    positions: dict[str, Position] = {}
+    for item in lists:
+        size = min(max(count, MIN_VENDOR_PAGE), item.max_page_size)
+        known = like.positions.get(item.source) if like is not None else None
+        positions[item.source] = [None, known[1] if known else size, 0]
+    return _State(positions)
 
 
 def _decode_state(cursor: str, scope: str, lists: Sequence[SourceList[Any]]) -> _State:
@@ -252,8 +259,10 @@ async def merged_slice(
     """One page of the merged list of every source in ``lists``."""
     if not lists:
         return Slice([], has_next_page=False, has_previous_page=False, total_count=0)
-    if args.after:
+    if args.after is not None:
         state = _decode_state(args.after, scope, lists)
+    elif args.backward and args.before is not None:
+        state = _start_state(lists, args.count, like=_decode_state(args.before, scope, lists))
     else:
         state = _start_state(lists, args.count)
     if not args.backward:
@@ -272,8 +281,6 @@ async def _backward(
     lists: Sequence[SourceList[RecordT]], state: _State, args: ConnectionArgs, scope: str
 ) -> Slice[Sourced[RecordT]]:
     stop = args.before
-    if stop is not None:
-        _decode_state(stop, scope, lists)  # refuse a foreign cursor before any vendor call
     window: deque[tuple[str, Sourced[RecordT]]] = deque(maxlen=args.count + 1)
     failures: list[SourceFailure] = []
     scanned = 0

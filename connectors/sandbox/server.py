@@ -1,0 +1,284 @@
+"""The emulator process piece: vendor sub-apps on one loopback aiohttp server.
+
+Tests and the demo start an :class:`Emulator`, point connectors at
+:attr:`Emulator.kombo_base_url`, and inspect :attr:`Emulator.requests` afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from connectors.sandbox.kombo import KOMBO_PREFIX, KomboTenant, build_kombo_app, kombo_error_body
+from connectors.sandbox.world import generate_world
+
+__all__ = [
+    "DEMO_KOMBO_API_KEY",
+    "DEMO_KOMBO_INTEGRATION_ID",
+    "Emulator",
+    "RecordedRequest",
+    "demo_tenants",
+]
+
+DEMO_KOMBO_API_KEY = "demo-kombo-key"
+DEMO_KOMBO_INTEGRATION_ID = "demo:acme-learning"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_KOMBO_FAULT_CODES = {
+    400: "PLATFORM.INPUT_INVALID",
+    401: "PLATFORM.AUTHENTICATION_INVALID",
+    404: "PLATFORM.INTEGRATION_NOT_FOUND",
+    429: "PLATFORM.RATE_LIMIT_EXCEEDED",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request the emulator received.
+
+    Attributes:
+        vendor: ``"kombo"``, or ``""`` for a path outside every vendor prefix.
+        method: HTTP method.
+        path: Path below the vendor prefix, e.g. ``/lms/users``.
+        query: Query parameters (the last value wins for repeated names).
+        status: HTTP status of the response sent.
+    """
+
+    vendor: str
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+
+
+@dataclass(slots=True)
+class _Fault:
+    vendor: str
+    path: str | None
+    status: int
+    body: bytes | str | dict[str, Any] | None
+    headers: Mapping[str, str]
+    times: int | None
+    delay_seconds: float
+
+    def response(self) -> web.Response:
+        headers = dict(self.headers)
+        body = self.body
+        if body is None and self.status >= 400 and self.vendor == "kombo":
+            code = _KOMBO_FAULT_CODES.get(self.status, "PLATFORM.UNKNOWN_ERROR")
+            body = kombo_error_body(code, f"Injected fault ({self.status}).")
+        if isinstance(body, dict):
+            headers.setdefault("Content-Type", "application/json")
+            payload = json.dumps(body).encode()
+        elif isinstance(body, str):
+            payload = body.encode()
+        else:
+            payload = body or b""
+        if payload and not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+        return web.Response(status=self.status, body=payload, headers=headers)
+
+
+@dataclass(eq=False)
+class Emulator:
+    """Vendor emulators on one aiohttp server bound to 127.0.0.1.
+
+    Use as ``async with Emulator(demo_tenants()) as emulator:`` or call :meth:`start`
+    and :meth:`stop`.
+
+    Attributes:
+        kombo_tenants: The Kombo integrations served under ``/kombo/v1``.
+        latency_seconds: Delay added before every response; may be changed at any time.
+    """
+
+    kombo_tenants: Sequence[KomboTenant]
+    latency_seconds: float = 0.0
+    _log: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
+    _faults: list[_Fault] = field(default_factory=list, init=False, repr=False)
+    _runner: web.AppRunner | None = field(default=None, init=False, repr=False)
+    _base_url: str | None = field(default=None, init=False, repr=False)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on ``host:port``; port 0 picks a free port (see :attr:`base_url`)."""
+        if self._runner is not None:
+            message = "emulator already started"
+            raise RuntimeError(message)
+        tenants = {tenant.integration_id: tenant for tenant in self.kombo_tenants}
+        if len(tenants) != len(self.kombo_tenants):
+            message = "two Kombo tenants share an integration_id"
+            raise ValueError(message)
+        app = web.Application(middlewares=[self._middleware])
+        app.add_subapp(KOMBO_PREFIX, build_kombo_app(tenants))
+        # A short shutdown timeout: stop() must not wait for handlers parked in a fault delay.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        bound_port = runner.addresses[0][1]
+        self._runner, self._base_url = runner, f"http://{host}:{bound_port}"
+
+    async def stop(self) -> None:
+        """Stop serving; a no-op when not started."""
+        runner, self._runner, self._base_url = self._runner, None, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        if self._base_url is None:
+            message = "emulator not started"
+            raise RuntimeError(message)
+        return self._base_url
+
+    @property
+    def kombo_base_url(self) -> str:
+        """Base URL to configure a Kombo connector with (``…/kombo/v1``)."""
+        return self.base_url + KOMBO_PREFIX
+
+    # -- request log -------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of the request log, oldest first."""
+        return list(self._log)
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        self._log.clear()
+
+    def count(self, vendor: str | None = None, path: str | None = None) -> int:
+        """Number of logged requests, optionally only those to ``vendor`` and/or ``path``."""
+        return sum(
+            1
+            for r in self._log
+            if (vendor is None or r.vendor == vendor) and (path is None or r.path == path)
+        )
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        vendor: str,
+        path: str | None = None,
+        *,
+        status: int = 500,
+        body: bytes | str | dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        times: int | None = 1,
+        delay_seconds: float = 0.0,
+    ) -> None:
+        """Answer the next matching requests with a canned response instead.
+
+        Args:
+            vendor: Vendor whose requests fail, e.g. ``"kombo"``.
+            path: Only requests to this path below the vendor prefix; None for all.
+            status: HTTP status to send.
+            body: A dict is sent as JSON; str and bytes are sent as they are. None sends
+                the vendor's error body for ``status`` >= 400 and an empty body otherwise.
+            headers: Extra response headers, e.g. ``{"Retry-After": "1"}``.
+            times: How many requests to answer this way; None until :meth:`clear_faults`.
+            delay_seconds: Sleep before answering, to emulate a hanging vendor.
+        """
+        if vendor not in self._vendors():
+            message = f"unknown vendor {vendor!r}"
+            raise ValueError(message)
+        if times is not None and times < 1:
+            message = "times must be at least 1, or None"
+            raise ValueError(message)
+        fault = _Fault(vendor, path, status, body, dict(headers or {}), times, delay_seconds)
+        self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._faults.clear()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _vendors() -> Mapping[str, str]:
+        return {"kombo": KOMBO_PREFIX}
+
+    def _take_fault(self, vendor: str, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.vendor == vendor and fault.path in (None, path):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        vendor, path = "", request.path
+        for name, prefix in self._vendors().items():
+            if path == prefix or path.startswith(prefix + "/"):
+                vendor, path = name, path[len(prefix) :]
+                break
+        # Faults are claimed on arrival, so concurrent requests take them in order.
+        fault = self._take_fault(vendor, path) if vendor else None
+        status = 500
+        try:
+            response = await self._respond(request, handler, fault)
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away or the server stopped mid-request
+            raise
+        else:
+            status = response.status
+            return response
+        finally:
+            query = dict(request.query)
+            self._log.append(RecordedRequest(vendor, request.method, path, query, status))
+
+    async def _respond(
+        self, request: web.Request, handler: Handler, fault: _Fault | None
+    ) -> web.StreamResponse:
+        if self.latency_seconds > 0:
+            await asyncio.sleep(self.latency_seconds)
+        if fault is None:
+            return await handler(request)
+        if fault.delay_seconds > 0:
+            await asyncio.sleep(fault.delay_seconds)
+        return fault.response()
+
+
+def demo_tenants(seed: int = 7, users: int = 120) -> list[KomboTenant]:
+    """The demo's Kombo integration.
+
+    Args:
+        seed: Seed of the generated world.
+        users: Number of users in it.
+
+    Returns:
+        One tenant: API key ``demo-kombo-key``, integration ``demo:acme-learning``.
+    """
+    world = generate_world(seed, users=users)
+    return [KomboTenant(DEMO_KOMBO_API_KEY, DEMO_KOMBO_INTEGRATION_ID, world)]

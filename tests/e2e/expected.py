@@ -1,0 +1,101 @@
+"""What the API must answer, computed straight from the emulator's world (not via our mapping)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from connectors.sandbox import World, WorldCourse, WorldRevision
+
+
+def decode_id(global_id: str) -> tuple[str, str, str]:
+    """(type, source, vendor key) of a global ID."""
+    type_name, _, rest = base64.b64decode(global_id).decode().partition(":")
+    source, _, key = rest.partition(":")
+    return type_name, source, key
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """A world datetime as the API renders it after Kombo's millisecond wire format."""
+    if moment is None:
+        return None
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000).isoformat()
+
+
+def current_revision(course: WorldCourse) -> WorldRevision:
+    live = [r for r in course.revisions if r.deleted_at is None] or list(course.revisions)
+    active = [r for r in live if r.status == "ACTIVE"]
+    return (active or live)[-1]
+
+
+def live_users(world: World) -> list[Any]:
+    return [user for user in world.users if user.deleted_at is None]
+
+
+def expected_user(world: World, source: str, user: Any, progressions: int = 20) -> dict[str, Any]:
+    """The canonical query's node for ``user``, field by field."""
+    rows = [p for p in world.progressions_of(user.id) if p.deleted_at is None][:progressions]
+    return {
+        "id": ("User", source, user.id),
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "email": user.email,
+        "progressions": [
+            {
+                "id": ("Progression", source, row.id),
+                "status": row.status,
+                "enrolledAt": stamp(row.enrolled_at),
+                "completedAt": stamp(row.completed_at),
+                "revision": _expected_revision(world, source, world.revision(row.revision_id)),
+            }
+            for row in rows
+        ],
+    }
+
+
+def _expected_revision(world: World, source: str, revision: WorldRevision) -> dict[str, Any]:
+    course = world.course(revision.course_id)
+    current = current_revision(course)
+    return {
+        "id": ("Revision", source, f"{course.id}/{revision.id}"),
+        "title": revision.title,
+        "status": revision.status,
+        "course": {
+            "id": ("Course", source, course.id),
+            "title": current.title,
+            "skills": [
+                {"id": ("Skill", source, skill_id), "name": world.skill(skill_id).name}
+                for skill_id in current.skill_ids
+            ],
+        },
+    }
+
+
+def normalise(node: dict[str, Any]) -> dict[str, Any]:
+    """A canonical-query user node with IDs decoded and connections flattened."""
+
+    def revision(rev: dict[str, Any]) -> dict[str, Any]:
+        course = rev["course"]
+        return {
+            **rev,
+            "id": decode_id(rev["id"]),
+            "course": {
+                **course,
+                "id": decode_id(course["id"]),
+                "skills": [{**s, "id": decode_id(s["id"])} for s in course["skills"]],
+            },
+        }
+
+    return {
+        **node,
+        "id": decode_id(node["id"]),
+        "progressions": [
+            {
+                **edge["node"],
+                "id": decode_id(edge["node"]["id"]),
+                "revision": revision(edge["node"]["revision"]),
+            }
+            for edge in node["progressions"]["edges"]
+        ],
+    }

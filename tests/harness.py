@@ -1,0 +1,100 @@
+"""Runs the real server (uvicorn + the ASGI app) over loopback against the vendor emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import uvicorn
+from pydantic import SecretStr
+
+from connectors.sandbox import Emulator, KomboTenant
+from connectors.settings import KomboSettings, SourceSettings
+from graph.app import create_app
+from graph.config import AppConfig
+
+__all__ = ["CANONICAL_QUERY", "GraphQLServer", "kombo_source", "run_server"]
+
+CANONICAL_QUERY = """
+query Canonical($first: Int!, $after: String) {
+  users(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id firstName lastName email
+        progressions(first: 20) {
+          edges { node {
+            id status enrolledAt completedAt
+            revision { id title status course { id title skills { id name } } }
+          } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def kombo_source(name: str, emulator: Emulator, tenant: KomboTenant, **extra: Any) -> KomboSettings:
+    return KomboSettings(
+        kind="kombo",
+        name=name,
+        base_url=emulator.kombo_base_url,
+        api_key=SecretStr(tenant.api_key),
+        integration_id=tenant.integration_id,
+        **extra,
+    )
+
+
+@dataclass
+class GraphQLServer:
+    url: str
+    session: aiohttp.ClientSession
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST a query; asserts HTTP 200 and returns the JSON body (data and errors)."""
+        payload = {"query": query, "variables": variables or {}}
+        async with self.session.post(self.url + "/graphql", json=payload) as response:
+            body: dict[str, Any] = await response.json()
+            assert response.status == 200, body
+            return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST a query that must succeed without errors."""
+        body = await self.post(query, variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@asynccontextmanager
+async def run_server(sources: Sequence[SourceSettings]) -> AsyncIterator[GraphQLServer]:
+    """The real app under uvicorn on a free loopback port, for the duration of the block."""
+    config = AppConfig(sources=list(sources))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), log_level="warning", lifespan="on", access_log=False)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "server did not start"
+        async with aiohttp.ClientSession() as session:
+            yield GraphQLServer(f"http://127.0.0.1:{port}", session)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
