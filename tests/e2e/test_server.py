@@ -1,0 +1,87 @@
+"""The server as users meet it: the CLI process, GraphiQL, /healthz and the sources query."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from connectors.sandbox import Emulator, KomboTenant
+from graph.config import DEMO_CONFIG
+from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source, run_server
+
+SOURCES = "{ sources { name kind health { ok code message latencyMs } } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_healthz_and_graphiql(server: GraphQLServer) -> None:
+    async with server.session.get(server.url + "/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok"}
+    async with server.session.get(
+        server.url + "/graphql", headers={"Accept": "text/html"}
+    ) as response:
+        assert response.status == 200
+        assert "graphiql" in (await response.text()).lower()
+
+
+async def test_get_queries_work_for_cacheable_clients(server: GraphQLServer) -> None:
+    params = {"query": "{ users(first: 1) { edges { node { email } } } }"}
+    async with server.session.get(server.url + "/graphql", params=params) as response:
+        body = await response.json()
+    assert body["data"]["users"]["edges"][0]["node"]["email"].endswith("@example.com")
+
+
+async def test_sources_report_health_per_source(
+    emulator: Emulator, tenant: KomboTenant, second_tenant: KomboTenant
+) -> None:
+    broken = kombo_source("globex", emulator, second_tenant).model_copy(
+        update={"integration_id": "demo:unknown"}
+    )
+    async with run_server([kombo_source("acme", emulator, tenant), broken]) as server:
+        data = await server.data(SOURCES)
+    acme, globex = data["sources"]
+    assert (acme["name"], acme["kind"], acme["health"]["ok"]) == ("acme", "kombo", True)
+    assert globex["health"]["ok"] is False
+    assert globex["health"]["code"] == "SOURCE_AUTH_FAILED"
+    assert "PLATFORM.INTEGRATION_NOT_FOUND" in globex["health"]["message"]
+
+
+async def test_cli_serves_the_embedded_demo(tmp_path: Path) -> None:
+    emulator_port, server_port = _free_port(), _free_port()
+    config = tmp_path / "demo.toml"
+    config.write_text(DEMO_CONFIG.replace("8700", str(emulator_port)), encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "graph.cli", "serve", "--config", str(config),
+        "--port", str(server_port), "--log-level", "warning",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{server_port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(base + "/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            payload = {"query": CANONICAL_QUERY, "variables": {"first": 5}}
+            async with session.post(base + "/graphql", json=payload) as response:
+                body = await response.json()
+        assert "errors" not in body
+        assert len(body["data"]["users"]["edges"]) == 5
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=10)
+    assert process.returncode == 0, stderr.decode()

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors.settings import KomboSettings
+from graph.cli import main
+from graph.config import DEMO_CONFIG, ConfigError, demo_config, load_config, parse_config
+
+KOMBO = """
+[[sources]]
+name = "acme"
+kind = "kombo"
+base_url = "https://api.kombo.dev/v1"
+integration_id = "acme:42"
+"""
+
+
+def test_demo_config_is_what_demo_config_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo-config"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == DEMO_CONFIG
+    assert parse_config(printed) == demo_config()
+    config = demo_config()
+    assert config.emulator is not None
+    assert config.sources[0].base_url.startswith(f"http://127.0.0.1:{config.emulator.port}/")
+
+
+def test_env_credentials_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_KOMBO_KEY", "s3cret-from-env")
+    config = parse_config(KOMBO + 'api_key = "env:ACME_KOMBO_KEY"\n')
+    source = config.sources[0]
+    assert isinstance(source, KomboSettings)
+    assert source.api_key.get_secret_value() == "s3cret-from-env"
+    assert "s3cret-from-env" not in repr(config)
+    assert config.cache.backend == "memory"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (KOMBO, "config <config>: sources.0.kombo.api_key: Field required"),
+        (KOMBO + 'api_key = "env:NOT_SET_ANYWHERE"\n', "environment variable NOT_SET_ANYWHERE"),
+        (KOMBO.replace('"kombo"', '"moodle"') + 'api_key = "k"\n', "'moodle'"),
+        (KOMBO.replace('"acme"', '"a:b"') + 'api_key = "k"\n', "sources.0.kombo.name"),
+        (KOMBO + 'api_key = "k"\n' + KOMBO + 'api_key = "k2"\n', "repeated: acme"),
+        (KOMBO + 'api_key = "k"\n[cache]\nbackend = "disk"\n', "cache.backend"),
+        ("[[sources]\n", "not valid TOML"),
+        ("", "sources: Field required"),
+    ],
+)
+def test_bad_config_is_one_clear_line(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_config_errors_never_show_a_secret() -> None:
+    text = KOMBO.replace('integration_id = "acme:42"\n', "") + 'api_key = "sk_live_do_not_leak"\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert "integration_id" in str(caught.value)
+    assert "sk_live_do_not_leak" not in str(caught.value)
+
+
+def test_unreadable_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing\.toml: cannot read file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_serve_with_bad_config_exits_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(KOMBO + 'api_key = "sk_live_do_not_leak"\nbase_url2 = 1\n', encoding="utf-8")
+    monkeypatch.setenv("LMS_GRAPH_CONFIG", str(bad))
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"lms-graph: config {bad}: sources.0.kombo.base_url2")
+    assert "sk_live_do_not_leak" not in err
