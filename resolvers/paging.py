@@ -149,55 +149,56 @@ Position = list[Any] | None  # [token, size, skip]; None once the source is exha
 
 @dataclass(slots=True)
 class _State:
+    """Every source's position, whose turn is next, and the chain's vendor page size."""
+
     positions: dict[str, Position]
+    size: int
     turn: int = 0
 
     def encode(self) -> Any:
-        return {"pos": self.positions, "turn": self.turn}
+        return {"pos": self.positions, "size": self.size, "turn": self.turn}
 
     def copy(self) -> _State:
-        return _State(dict(self.positions), self.turn)
+        return _State(dict(self.positions), self.size, self.turn)
 
 
 def _start_state(
     lists: Sequence[SourceList[Any]], count: int, like: _State | None = None
 ) -> _State:
-    """The state before the first item; with ``like``, using that chain's page sizes.
+    """The state before the first item; with ``like``, that cursor chain's page size.
 
     Positions are only comparable within one chain of cursors, so a backward scan
-    towards a ``before`` cursor must walk with the page sizes that cursor was made with.
+    towards a ``before`` cursor must walk with the page size that cursor was made with.
     """
-    positions: dict[str, Position] = {}
-    for item in lists:
-        size = min(max(count, MIN_VENDOR_PAGE), item.max_page_size)
-        known = like.positions.get(item.source) if like is not None else None
-        positions[item.source] = [None, known[1] if known else size, 0]
-    return _State(positions)
+    size = like.size if like is not None else max(count, MIN_VENDOR_PAGE)
+    return _State({item.source: [None, min(size, item.max_page_size), 0] for item in lists}, size)
 
 
 def _decode_state(cursor: str, scope: str, lists: Sequence[SourceList[Any]]) -> _State:
     data = decode_cursor(cursor, scope)
     try:
-        positions = data["pos"]
-        turn = int(data["turn"])
+        positions, size, turn = data["pos"], int(data["size"]), int(data["turn"])
         if set(positions) != {item.source for item in lists}:
             raise InvalidCursorError("cursor names other sources than this list")
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise InvalidCursorError("cursor is malformed")
         for position in positions.values():
             if position is not None:
-                token, size, skip = position
-                if not (token is None or isinstance(token, str)) or size < 1 or skip < 0:
+                token, page_size, skip = position
+                if not (token is None or isinstance(token, str)) or page_size < 1 or skip < 0:
                     raise InvalidCursorError("cursor is malformed")
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, InvalidCursorError):
             raise
         raise InvalidCursorError("cursor is malformed") from None
-    return _State(dict(positions), turn)
+    return _State(dict(positions), size, turn)
 
 
 async def _read_source(
     item: SourceList[RecordT], position: Position, count: int
-) -> list[tuple[RecordT, Position]]:
-    """Up to ``count`` items from ``position`` on, each with the position just after it."""
+) -> tuple[list[tuple[RecordT, Position]], Position]:
+    """Up to ``count`` items from ``position`` on, each with the position just after it,
+    and the position after everything read (past trailing empty pages)."""
     taken: list[tuple[RecordT, Position]] = []
     pages = 0
     while position is not None and len(taken) < count:
@@ -207,19 +208,15 @@ async def _read_source(
         token, size, skip = position
         page = await item.fetch(token, size)
         records = list(page.items)
+        next_page: Position = [page.next_token, size, 0] if page.next_token else None
+        position = next_page
         for index in range(skip, len(records)):
-            if index + 1 < len(records):
-                after: Position = [token, size, index + 1]
-            else:
-                after = [page.next_token, size, 0] if page.next_token else None
+            after = [token, size, index + 1] if index + 1 < len(records) else next_page
             taken.append((records[index], after))
             if len(taken) == count:
+                position = after
                 break
-        if not records or skip >= len(records):
-            position = [page.next_token, size, 0] if page.next_token else None
-        else:
-            position = taken[-1][1] if taken else None
-    return taken
+    return taken, position
 
 
 async def _forward(
@@ -231,7 +228,8 @@ async def _forward(
         *(_read_source(item, state.positions[item.source], count) for item in active),
         return_exceptions=True,
     )
-    buffers: dict[str, list[tuple[RecordT, Position]]] = {}
+    buffers: dict[str, deque[tuple[RecordT, Position]]] = {}
+    ends: dict[str, Position] = {}
     failures: list[SourceFailure] = []
     for item, result in zip(active, results, strict=True):
         if isinstance(result, ConnectorError):
@@ -239,7 +237,7 @@ async def _forward(
         elif isinstance(result, BaseException):
             raise result
         else:
-            buffers[item.source] = result
+            buffers[item.source], ends[item.source] = deque(result[0]), result[1]
     edges: list[tuple[str, Sourced[RecordT]]] = []
     state = state.copy()
     names = [item.source for item in lists]
@@ -247,9 +245,12 @@ async def _forward(
         name = names[state.turn % len(names)]
         state.turn = (state.turn + 1) % len(names)
         if buffers.get(name):
-            record, after = buffers[name].pop(0)
+            record, after = buffers[name].popleft()
             state.positions[name] = after
             edges.append((encode_cursor(scope, state.encode()), Sourced(name, record)))
+    for name, buffer in buffers.items():
+        if not buffer:  # all it read was served: skip the empty pages it read past, too
+            state.positions[name] = ends[name]
     return edges, state, failures
 
 

@@ -1,0 +1,139 @@
+"""Merged pagination without HTTP: sources are page fetchers over plain lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from connectors.base import Page
+from connectors.errors import VendorUnavailable
+from connectors.model import Skill
+from resolvers.cursors import decode_cursor, encode_cursor, scope_of
+from resolvers.errors import InvalidArgumentError, InvalidCursorError
+from resolvers.paging import ConnectionArgs, SourceList, merged_slice, slice_list
+
+
+class FakeVendor:
+    """Pages a list the way a cursor API does; the token is the offset as a string."""
+
+    def __init__(self, name: str, size: int, max_page: int = 250) -> None:
+        self.name = name
+        self.items = [Skill(id=f"{name}-{i}") for i in range(size)]
+        self.calls: list[tuple[str | None, int]] = []
+        self.max_page = max_page
+        self.broken = False
+
+    async def fetch(self, token: str | None, size: int) -> Page[Skill]:
+        self.calls.append((token, size))
+        if self.broken:
+            raise VendorUnavailable("down", source=self.name, vendor="fake")
+        start = int(token or 0)
+        end = start + min(size, self.max_page)
+        return Page(self.items[start:end], str(end) if end < len(self.items) else None)
+
+    def as_list(self) -> SourceList[Skill]:
+        return SourceList(self.name, self.fetch, self.max_page)
+
+
+async def walk(vendors: Sequence[FakeVendor], first: int) -> list[str]:
+    lists = [vendor.as_list() for vendor in vendors]
+    seen: list[str] = []
+    after = None
+    for _ in range(1000):
+        page = await merged_slice(lists, ConnectionArgs(first=first, after=after), "scope")
+        seen.extend(item.record.id for _, item in page.edges)
+        if not page.has_next_page:
+            return seen
+        after = page.edges[-1][0]
+    raise AssertionError("did not end")
+
+
+@pytest.mark.parametrize("first", [1, 3, 7, 25, 26, 250])
+@pytest.mark.parametrize("sizes", [(0,), (60,), (60, 0, 13), (5, 200, 31, 1)])
+async def test_every_item_exactly_once(first: int, sizes: tuple[int, ...]) -> None:
+    vendors = [FakeVendor(f"s{i}", size) for i, size in enumerate(sizes)]
+    seen = await walk(vendors, first)
+    assert sorted(seen) == sorted(item.id for vendor in vendors for item in vendor.items)
+    assert len(seen) == len(set(seen))
+
+
+async def test_sources_interleave_round_robin_across_pages() -> None:
+    a, b = FakeVendor("a", 3), FakeVendor("b", 5)
+    assert await walk([a, b], 2) == ["a-0", "b-0", "a-1", "b-1", "a-2", "b-2", "b-3", "b-4"]
+
+
+async def test_pages_that_end_on_a_vendor_page_boundary_do_not_refetch() -> None:
+    vendor = FakeVendor("a", 100)
+    await walk([vendor], 25)
+    assert vendor.calls == [(None, 25), ("25", 25), ("50", 25), ("75", 25)]
+
+
+async def test_a_failed_source_is_reported_and_retried_on_the_next_page() -> None:
+    good, bad = FakeVendor("good", 4), FakeVendor("bad", 4)
+    bad.broken = True
+    lists = [good.as_list(), bad.as_list()]
+    page = await merged_slice(lists, ConnectionArgs(first=2), "scope")
+    assert [item.record.id for _, item in page.edges] == ["good-0", "good-1"]
+    assert [failure.source for failure in page.failures] == ["bad"]
+    assert page.has_next_page
+    bad.broken = False
+    rest = await merged_slice(lists, ConnectionArgs(first=10, after=page.edges[-1][0]), "scope")
+    assert [item.record.id for _, item in rest.edges] == [
+        "bad-0", "good-2", "bad-1", "good-3", "bad-2", "bad-3",
+    ]  # fmt: skip
+
+
+async def test_backward_page_matches_the_forward_walk() -> None:
+    vendors = [FakeVendor("a", 40), FakeVendor("b", 9)]
+    lists = [vendor.as_list() for vendor in vendors]
+    forward = await merged_slice(lists, ConnectionArgs(first=30), "scope")
+    before = forward.edges[20][0]
+    backward = await merged_slice(lists, ConnectionArgs(last=4, before=before), "scope")
+    assert [c for c, _ in backward.edges] == [c for c, _ in forward.edges[16:20]]
+    assert backward.has_previous_page and backward.has_next_page
+    tail = await merged_slice(lists, ConnectionArgs(last=2), "scope")
+    assert [item.record.id for _, item in tail.edges] == ["a-38", "a-39"]
+    assert not tail.has_next_page
+
+
+def test_in_memory_slices() -> None:
+    items = list(range(10))
+    first = slice_list(items, ConnectionArgs(first=4), "s")
+    assert [item for _, item in first.edges] == [0, 1, 2, 3]
+    assert (first.has_next_page, first.has_previous_page, first.total_count) == (True, False, 10)
+    second = slice_list(items, ConnectionArgs(first=4, after=first.edges[-1][0]), "s")
+    assert [item for _, item in second.edges] == [4, 5, 6, 7]
+    back = slice_list(items, ConnectionArgs(last=2, before=second.edges[0][0]), "s")
+    assert [item for _, item in back.edges] == [2, 3]
+    with pytest.raises(InvalidCursorError):
+        slice_list(items, ConnectionArgs(first=1, after=encode_cursor("s", 99)), "s")
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"first": 251}, {"last": 251}, {"first": -1}, {"first": 1, "last": 1}]
+)
+def test_bad_arguments(kwargs: dict[str, int]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        ConnectionArgs(**kwargs)
+
+
+def test_cursor_round_trip_and_refusals() -> None:
+    scope = scope_of("users", ["a"], None, False)
+    cursor = encode_cursor(scope, {"pos": {"a": ["tok", 25, 3]}, "turn": 0})
+    assert decode_cursor(cursor, scope) == {"pos": {"a": ["tok", 25, 3]}, "turn": 0}
+    with pytest.raises(InvalidCursorError, match="different list"):
+        decode_cursor(cursor, scope_of("courses", ["a"], None, False))
+    with pytest.raises(InvalidCursorError, match="modified"):
+        decode_cursor(cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"), scope)
+    with pytest.raises(InvalidCursorError):
+        decode_cursor("%%%", scope)
+
+
+async def test_cursor_naming_other_sources_is_refused() -> None:
+    a, b = FakeVendor("a", 3), FakeVendor("b", 3)
+    page = await merged_slice([a.as_list()], ConnectionArgs(first=1), "scope")
+    with pytest.raises(InvalidCursorError, match="other sources"):
+        await merged_slice(
+            [a.as_list(), b.as_list()], ConnectionArgs(first=1, after=page.edges[0][0]), "scope"
+        )
