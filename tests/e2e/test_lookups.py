@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+
 from connectors.sandbox import Emulator, KomboTenant
 from tests.e2e.expected import current_revision, live_users, stamp
 from tests.harness import GraphQLServer

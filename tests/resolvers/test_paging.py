@@ -91,7 +91,8 @@ async def test_backward_page_matches_the_forward_walk() -> None:
     before = forward.edges[20][0]
     backward = await merged_slice(lists, ConnectionArgs(last=4, before=before), "scope")
     assert [c for c, _ in backward.edges] == [c for c, _ in forward.edges[16:20]]
-    assert backward.has_previous_page and backward.has_next_page
+    assert backward.has_previous_page
+    assert backward.has_next_page
     tail = await merged_slice(lists, ConnectionArgs(last=2), "scope")
     assert [item.record.id for _, item in tail.edges] == ["a-38", "a-39"]
     assert not tail.has_next_page
