@@ -32,15 +32,15 @@ async def _traverse(server: GraphQLServer, page: int) -> int:
 
 async def measure(users: int, page: int, runs: int, latency_ms: float) -> None:
     tenant = KomboTenant("bench-key", "bench:tenant", generate_world(seed=7, users=users))
-    async with Emulator([tenant], latency_seconds=latency_ms / 1000) as emulator:
-        async with run_server([kombo_source("bench", emulator, tenant)]) as server:
-            timings, calls = [], Counter[str]()
-            for _ in range(runs):
-                emulator.clear_requests()
-                started = time.perf_counter()
-                seen = await _traverse(server, page)
-                timings.append(time.perf_counter() - started)
-                calls = Counter(request.path for request in emulator.requests)
+    emulator = Emulator([tenant], latency_seconds=latency_ms / 1000)
+    async with emulator, run_server([kombo_source("bench", emulator, tenant)]) as server:
+        timings, calls = [], Counter[str]()
+        for _ in range(runs):
+            emulator.clear_requests()
+            started = time.perf_counter()
+            seen = await _traverse(server, page)
+            timings.append(time.perf_counter() - started)
+            calls = Counter(request.path for request in emulator.requests)
     pages = -(-seen // page)
     total = sum(calls.values())
     print(
