@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from connectors.kombo.payloads import (
     KomboCourse,
@@ -57,6 +58,17 @@ def _record_fields(payload: KomboRecord, **extra: Any) -> dict[str, Any]:
     }
 
 
+EnumT = TypeVar("EnumT", bound=StrEnum)
+
+
+def _enum(kind: type[EnumT], value: str | None) -> EnumT | None:
+    """The unified value, or None for a vendor value we do not know (kept in source_status)."""
+    try:
+        return kind(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _map_skill_ref(ref: KomboSkillRef) -> Skill:
     data = {"remote_id": ref.remote_id} if ref.remote_id is not None else None
     return Skill(id=ref.id, name=ref.name, remote_data=data)
@@ -71,7 +83,7 @@ def map_user(payload: KomboUser) -> User:
         first_name=payload.first_name,
         last_name=payload.last_name,
         email=payload.work_email,
-        status=UserStatus(payload.status) if payload.status else None,
+        status=_enum(UserStatus, payload.status),
         **_record_fields(payload),
     )
 
@@ -87,7 +99,7 @@ def map_revision(payload: KomboRevision, course_id: str) -> Revision:
         course_id=payload.course_id or course_id,
         title=payload.title,
         description=payload.description,
-        status=RevisionStatus(payload.status) if payload.status else None,
+        status=_enum(RevisionStatus, payload.status),
         url=payload.remote_url,
         skills=skills,
         **_record_fields(payload),
@@ -129,7 +141,7 @@ def map_progression(payload: KomboProgression) -> Progression:
         user_id=payload.user_id,
         revision_id=payload.course_revision_id,
         course_id=course.id if course else None,
-        status=ProgressionStatus(payload.status) if payload.status else None,
+        status=_enum(ProgressionStatus, payload.status),
         source_status=payload.status,
         enrolled_at=payload.enrolled_at,
         completed_at=payload.completed_at,

@@ -64,7 +64,7 @@ class KomboRevision(KomboRecord):
     title: str | None = None
     description: str | None = None
     remote_url: str | None = None
-    status: Literal["ACTIVE", "INACTIVE"] | None = None
+    status: str | None = None  # kept as sent: a new vendor value must not fail the page
     skill_assignments: list[KomboSkillAssignment] = []
 
 
@@ -79,7 +79,7 @@ class KomboUser(KomboRecord):
     first_name: str | None = None
     last_name: str | None = None
     work_email: str | None = None
-    status: Literal["ACTIVE", "INACTIVE"] | None = None
+    status: str | None = None  # kept as sent: a new vendor value must not fail the page
 
 
 class KomboSkill(KomboRecord):
@@ -101,7 +101,7 @@ class KomboRevisionRef(KomboModel):
 class KomboProgression(KomboRecord):
     user_id: str
     course_revision_id: str
-    status: Literal["ENROLLED", "IN_PROGRESS", "COMPLETED", "DROPPED"] | None = None
+    status: str | None = None  # kept as sent; mapped in mapping.py
     enrolled_at: datetime | None = None
     completed_at: datetime | None = None
     course_revision: KomboRevisionRef | None = None

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from connectors._http import RetryPolicy, _retry_after_seconds
+
+# -- RetryPolicy.delay ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attempt", [3, 4, 10])
+def test_delay_gives_up_at_max_attempts(attempt: int) -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=3.0)
+    assert policy.delay(attempt, None) is None
+
+
+def test_delay_gives_up_at_max_attempts_even_with_retry_after() -> None:
+    policy = RetryPolicy(max_attempts=3, max_retry_after=5.0)
+    assert policy.delay(3, 1.0) is None
+
+
+def test_delay_below_max_attempts_is_a_number() -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=3.0)
+    assert isinstance(policy.delay(1, None), float)
+    assert isinstance(policy.delay(2, None), float)
+
+
+@pytest.mark.parametrize("retry_after", [0.0, 1.5, 5.0])
+def test_delay_honours_retry_after_up_to_the_maximum(retry_after: float) -> None:
+    policy = RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=3.0, max_retry_after=5.0)
+    assert policy.delay(1, retry_after) == retry_after
+
+
+@pytest.mark.parametrize("retry_after", [5.01, 60.0, float("inf")])
+def test_delay_gives_up_when_retry_after_exceeds_the_maximum(retry_after: float) -> None:
+    policy = RetryPolicy(max_attempts=4, max_retry_after=5.0)
+    assert policy.delay(1, retry_after) is None
+
+
+@pytest.mark.parametrize(
+    ("attempt", "ceiling"),
+    [(1, 0.2), (2, 0.4), (3, 0.8), (4, 1.6), (5, 3.0), (9, 3.0)],
+)
+def test_jitter_ceiling_doubles_up_to_max_delay(
+    attempt: int, ceiling: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bounds: list[tuple[float, float]] = []
+
+    def fake_uniform(low: float, high: float) -> float:
+        bounds.append((low, high))
+        return high
+
+    monkeypatch.setattr(random, "uniform", fake_uniform)  # the module _http draws from
+    policy = RetryPolicy(max_attempts=10, base_delay=0.2, max_delay=3.0)
+    assert policy.delay(attempt, None) == pytest.approx(ceiling)
+    ((low, high),) = bounds
+    assert low == 0
+    assert high == pytest.approx(ceiling)
+
+
+def test_jitter_stays_within_bounds_and_varies() -> None:
+    random.seed(1234)
+    policy = RetryPolicy(max_attempts=10, base_delay=0.2, max_delay=3.0)
+    for attempt, ceiling in [(1, 0.2), (3, 0.8), (8, 3.0)]:
+        samples = [policy.delay(attempt, None) for _ in range(200)]
+        assert all(s is not None and 0 <= s <= ceiling for s in samples)
+        assert len(set(samples)) > 100  # full jitter, not a fixed delay
+
+
+def test_zero_delays_give_zero() -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay=0, max_delay=0)
+    assert policy.delay(1, None) == 0
+    assert policy.delay(2, None) == 0
+
+
+# -- Retry-After parsing -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), ("0", 0.0), ("1.5", 1.5), ("-3", 0.0), (" 7 ", 7.0)],
+)
+def test_retry_after_in_seconds(header: str, seconds: float) -> None:
+    assert _retry_after_seconds(header) == seconds
+
+
+def test_retry_after_http_date_in_the_future() -> None:
+    when = datetime.now(UTC) + timedelta(seconds=90)
+    parsed = _retry_after_seconds(format_datetime(when, usegmt=True))
+    assert parsed is not None
+    assert 80 <= parsed <= 90  # the header has whole seconds
+
+
+def test_retry_after_http_date_in_the_past_is_zero() -> None:
+    assert _retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+@pytest.mark.parametrize(
+    "header", [None, "", "soon", "Wed, 32 Oct 2015 07:28:00 GMT", "10 seconds", "1,5"]
+)
+def test_retry_after_garbage_is_none(header: str | None) -> None:
+    assert _retry_after_seconds(header) is None
+
+
+@pytest.mark.parametrize("header", ["Wed, 21 Oct 2015 07:28:00", "Wed, 21 Oct 2015 07:28:00 -0000"])
+def test_retry_after_http_date_without_zone_does_not_raise(header: str) -> None:
+    # Either reading: a past date treated as UTC (0.0) or an unreadable header (None).
+    assert _retry_after_seconds(header) in (0.0, None)
