@@ -64,17 +64,30 @@ def _path(info: Info) -> tuple[str | int, ...]:
     return tuple(info.path.as_list())
 
 
-async def _list(
-    info: Info,
-    entity: EntityKind,
-    connection: Any,
-    node_type: Any,
-    args: ConnectionArgs,
-    filters: ListFilters,
-) -> Any:
-    page = await list_records(info.context, entity, args, filters, _path(info))
-    return build_connection(
-        connection, page, lambda item: node_type.from_domain(item.source, item.record)
+def _list_field(entity: EntityKind, connection: Any, node_type: Any, what: str) -> Any:
+    """One top-level list field; the four differ only in what they list."""
+
+    async def resolve(
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        updated_after: datetime | None = None,
+        include_deleted: bool = False,
+        source: str | None = None,
+        sources: list[str] | None = None,
+    ) -> Any:
+        args = ConnectionArgs(first, after, last, before)
+        filters = ListFilters(updated_after, include_deleted, source, sources)
+        page = await list_records(info.context, entity, args, filters, _path(info))
+        return build_connection(
+            connection, page, lambda item: node_type.from_domain(item.source, item.record)
+        )
+
+    resolve.__annotations__["return"] = connection
+    return strawberry.field(
+        resolver=resolve, description=f"{what} of every selected source, interleaved."
     )
 
 
@@ -106,9 +119,6 @@ class Source:
         return SourceHealth(ok=True, code=None, message=None, latency_ms=elapsed)
 
 
-ListArgs = dict[str, Any]
-
-
 @strawberry.type
 class Query:
     @strawberry.field(description="Fetch any object by its global ID.")
@@ -137,85 +147,12 @@ class Query:
         result: Course | None = await _resolve_node(info, id, Course)
         return result
 
-    @strawberry.field(description="Users of every selected source, interleaved.")
-    async def users(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        updated_after: datetime | None = None,
-        include_deleted: bool = False,
-        source: str | None = None,
-        sources: list[str] | None = None,
-    ) -> UserConnection:
-        args = ConnectionArgs(first, after, last, before)
-        filters = ListFilters(updated_after, include_deleted, source, sources)
-        result: UserConnection = await _list(
-            info, EntityKind.USERS, UserConnection, User, args, filters
-        )
-        return result
-
-    @strawberry.field(description="Courses of every selected source, interleaved.")
-    async def courses(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        updated_after: datetime | None = None,
-        include_deleted: bool = False,
-        source: str | None = None,
-        sources: list[str] | None = None,
-    ) -> CourseConnection:
-        args = ConnectionArgs(first, after, last, before)
-        filters = ListFilters(updated_after, include_deleted, source, sources)
-        result: CourseConnection = await _list(
-            info, EntityKind.COURSES, CourseConnection, Course, args, filters
-        )
-        return result
-
-    @strawberry.field(description="Skills of every selected source, interleaved.")
-    async def skills(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        updated_after: datetime | None = None,
-        include_deleted: bool = False,
-        source: str | None = None,
-        sources: list[str] | None = None,
-    ) -> SkillConnection:
-        args = ConnectionArgs(first, after, last, before)
-        filters = ListFilters(updated_after, include_deleted, source, sources)
-        result: SkillConnection = await _list(
-            info, EntityKind.SKILLS, SkillConnection, Skill, args, filters
-        )
-        return result
-
-    @strawberry.field(description="Progressions of every selected source, interleaved.")
-    async def progressions(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        updated_after: datetime | None = None,
-        include_deleted: bool = False,
-        source: str | None = None,
-        sources: list[str] | None = None,
-    ) -> ProgressionConnection:
-        args = ConnectionArgs(first, after, last, before)
-        filters = ListFilters(updated_after, include_deleted, source, sources)
-        result: ProgressionConnection = await _list(
-            info, EntityKind.PROGRESSIONS, ProgressionConnection, Progression, args, filters
-        )
-        return result
+    users: UserConnection = _list_field(EntityKind.USERS, UserConnection, User, "Users")
+    courses: CourseConnection = _list_field(EntityKind.COURSES, CourseConnection, Course, "Courses")
+    skills: SkillConnection = _list_field(EntityKind.SKILLS, SkillConnection, Skill, "Skills")
+    progressions: ProgressionConnection = _list_field(
+        EntityKind.PROGRESSIONS, ProgressionConnection, Progression, "Progressions"
+    )
 
     @strawberry.field(description="The configured sources, in configuration order.")
     def sources(self, info: Info) -> list[Source]:

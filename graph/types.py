@@ -364,39 +364,36 @@ def _progression_connection(
     )
 
 
-@strawberry.type(description="A page of users.")
-class UserConnection(relay.Connection[User]):
+@strawberry.type(description="A page of a list, with the whole list's size where known.")
+class CountedConnection(relay.Connection[NodeT]):
     total_count: int | None = strawberry.field(
         description="Items in the whole list; null where a source cannot tell."
     )
+
+
+@strawberry.type(description="A page of users.")
+class UserConnection(CountedConnection[User]):
+    pass
 
 
 @strawberry.type(description="A page of courses.")
-class CourseConnection(relay.Connection[Course]):
-    total_count: int | None = strawberry.field(
-        description="Items in the whole list; null where a source cannot tell."
-    )
+class CourseConnection(CountedConnection[Course]):
+    pass
 
 
 @strawberry.type(description="A page of revisions.")
-class RevisionConnection(relay.Connection[Revision]):
-    total_count: int | None = strawberry.field(
-        description="Items in the whole list; null where a source cannot tell."
-    )
+class RevisionConnection(CountedConnection[Revision]):
+    pass
 
 
 @strawberry.type(description="A page of skills.")
-class SkillConnection(relay.Connection[Skill]):
-    total_count: int | None = strawberry.field(
-        description="Items in the whole list; null where a source cannot tell."
-    )
+class SkillConnection(CountedConnection[Skill]):
+    pass
 
 
 @strawberry.type(description="A page of progressions.")
-class ProgressionConnection(relay.Connection[Progression]):
-    total_count: int | None = strawberry.field(
-        description="Items in the whole list; null where a source cannot tell."
-    )
+class ProgressionConnection(CountedConnection[Progression]):
+    pass
 
 
 ConnectionT = TypeVar(
