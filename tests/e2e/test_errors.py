@@ -172,3 +172,28 @@ async def test_vendor_that_hangs_times_out_as_unavailable(
         body = await server.post(USERS, {"first": 1})
     assert _codes(body) == ["SOURCE_UNAVAILABLE"]
     assert "timed out" in body["errors"][0]["message"]
+
+
+async def test_credentials_never_reach_logs_or_responses(
+    emulator: Emulator,
+    tenant: KomboTenant,
+    second_tenant: KomboTenant,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    wrong_key = kombo_source("globex", emulator, second_tenant).model_copy(
+        update={"api_key": kombo_source("x", emulator, tenant).api_key}
+    )
+    sources = [kombo_source("acme", emulator, tenant, max_attempts=2), wrong_key]
+    async with run_server(sources) as server:
+        emulator.inject_fault("kombo", "/lms/course-progressions", status=500, times=None)
+        bodies = [
+            await server.post(CANONICAL_QUERY, {"first": 3}),
+            await server.post("{ sources { health { ok message } } }"),
+        ]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "SOURCE_AUTH_FAILED" in str(bodies)
+    assert "globex" in logged
+    for secret in (tenant.api_key, second_tenant.api_key):
+        assert secret not in logged
+        assert secret not in str(bodies)
