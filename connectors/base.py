@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-from connectors.model import Course, EntityKind, Progression, Record, Skill, User
+from connectors.model import Course, Progression, Record, Skill, User
 
 __all__ = ["Capabilities", "Connector", "ListQuery", "Page"]
 
@@ -29,7 +29,8 @@ class Page(Generic[T_co]):
     Attributes:
         items: The records, in the vendor's order.
         next_token: Opaque token for the following page; None on the last page.
-        total_count: Items in the whole list, when the vendor tells.
+        total_count: Items in the whole list, when the vendor tells. Merged lists do not
+            sum these yet (Kombo cannot count); the first counting vendor should.
     """
 
     items: Sequence[T_co]
@@ -48,8 +49,6 @@ class Capabilities:
 
     max_page_size: int
     max_batch_size: int
-    can_count: bool = False
-    entities: frozenset[EntityKind] = field(default_factory=lambda: frozenset(EntityKind))
 
 
 class Connector(Protocol):
