@@ -12,7 +12,6 @@ from connectors.model import EntityKind, Record
 from resolvers.context import Context
 from resolvers.cursors import scope_of
 from resolvers.errors import InvalidArgumentError
-from resolvers.loaders import SourceLoaders
 from resolvers.paging import ConnectionArgs, Slice, Sourced, SourceList, merged_slice
 
 __all__ = ["ListFilters", "list_records"]
@@ -42,25 +41,15 @@ def _lister(
     }[entity]
 
 
-def _primer(loaders: SourceLoaders, entity: EntityKind) -> Callable[[Sequence[Any]], None]:
-    primers: dict[EntityKind, Callable[[Sequence[Any]], None]] = {
-        EntityKind.USERS: loaders.prime_users,
-        EntityKind.COURSES: loaders.prime_courses,
-        EntityKind.SKILLS: loaders.prime_skills,
-        EntityKind.PROGRESSIONS: loaders.prime_progressions,
-    }
-    return primers[entity]
-
-
 def _source_list(
     context: Context, connector: Connector, entity: EntityKind, query: ListQuery
 ) -> SourceList[Any]:
     lister = _lister(connector, entity)
-    prime = _primer(context.loaders.of(connector.name), entity)
+    loaders = context.loaders.of(connector.name)
 
     async def fetch(token: str | None, size: int) -> Page[Any]:
         page = await lister(query, token, size)
-        prime(page.items)  # a later look-up of a listed record costs no vendor call
+        loaders.prime(entity, page.items)
         return page
 
     return SourceList(connector.name, fetch, connector.capabilities.max_page_size)

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from connectors.base import Connector
-from connectors.model import Course, Progression, Revision, Skill, User
+from connectors.model import (
+    Course,
+    EntityKind,
+    Progression,
+    Record,
+    Revision,
+    Skill,
+    User,
+)
 from resolvers.sources import SourceRegistry
 
 __all__ = ["Loaders", "RevisionRef", "SourceLoaders"]
@@ -85,17 +93,15 @@ class SourceLoaders:
             for ref, course in zip(refs, courses, strict=True)
         ]
 
-    def prime_users(self, users: Sequence[User]) -> None:
-        self.users.prime_many({user.id: user for user in users})
-
-    def prime_courses(self, courses: Sequence[Course]) -> None:
-        self.courses.prime_many({course.id: course for course in courses})
-
-    def prime_skills(self, skills: Sequence[Skill]) -> None:
-        self.skills.prime_many({skill.id: skill for skill in skills})
-
-    def prime_progressions(self, progressions: Sequence[Progression]) -> None:
-        self.progressions.prime_many({p.id: p for p in progressions})
+    def prime(self, entity: EntityKind, records: Sequence[Record]) -> None:
+        """Remember records a list already returned, so looking them up costs no call."""
+        loaders: dict[EntityKind, DataLoader[str, Any]] = {
+            EntityKind.USERS: self.users,
+            EntityKind.COURSES: self.courses,
+            EntityKind.SKILLS: self.skills,
+            EntityKind.PROGRESSIONS: self.progressions,
+        }
+        loaders[entity].prime_many({record.id: record for record in records})
 
 
 class Loaders:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from connectors.base import ListQuery
-from connectors.model import Provider
+from connectors.model import EntityKind, Provider
 from resolvers.context import Context
 
 __all__ = ["MAX_COURSE_PAGES", "find_providers"]
@@ -27,7 +27,7 @@ async def find_providers(
             page = await connector.list_courses(
                 ListQuery(include_deleted=True), token, connector.capabilities.max_page_size
             )
-            context.loaders.of(source).prime_courses(page.items)
+            context.loaders.of(source).prime(EntityKind.COURSES, page.items)
             for course in page.items:
                 provider = course.provider
                 if provider is not None and provider.id in missing:

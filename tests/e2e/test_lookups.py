@@ -145,3 +145,21 @@ async def test_top_level_courses_skills_and_progressions(
     assert [
         (e["node"]["remoteId"], e["node"]["status"]) for e in data["progressions"]["edges"]
     ] == [(p.id, p.status) for p in world.progressions if p.deleted_at is None][:10]
+
+
+async def test_records_a_list_returned_cost_no_second_call(
+    server: GraphQLServer, emulator: Emulator, tenant: KomboTenant
+) -> None:
+    emulator.clear_requests()
+    query = """
+    { users(first: 5) { edges { node {
+      email progressions(first: 3) { edges { node { user { email } } } }
+    } } } }
+    """
+    data = await server.data(query)
+    for edge in data["users"]["edges"]:
+        owners = {p["node"]["user"]["email"] for p in edge["node"]["progressions"]["edges"]}
+        assert owners <= {edge["node"]["email"]}
+    # Progression.user is served from the users page: no users-by-ids call follows it.
+    assert [r.path for r in emulator.requests if "ids" in r.query] == []
+    assert emulator.count("kombo", "/lms/users") == 1
