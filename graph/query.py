@@ -12,7 +12,6 @@ from strawberry import relay
 
 from connectors.errors import ConnectorError
 from connectors.model import EntityKind
-from graph.errors import source_error_extensions
 from graph.types import (
     Course,
     CourseConnection,
@@ -109,14 +108,14 @@ class Source:
     @strawberry.field(description="Checked live, with one cheap vendor call, when asked for.")
     async def health(self, info: Info) -> SourceHealth:
         started = time.perf_counter()
+        code: str | None = None
+        message: str | None = None
         try:
             await info.context.sources.get(self.name).check_health()
         except ConnectorError as error:
-            elapsed = (time.perf_counter() - started) * 1000
-            code = source_error_extensions(error)["code"]
-            return SourceHealth(ok=False, code=code, message=error.message, latency_ms=elapsed)
+            code, message = error.code, error.message
         elapsed = (time.perf_counter() - started) * 1000
-        return SourceHealth(ok=True, code=None, message=None, latency_ms=elapsed)
+        return SourceHealth(ok=code is None, code=code, message=message, latency_ms=elapsed)
 
 
 @strawberry.type
