@@ -102,6 +102,12 @@ class Course(Record):
     ``title``, ``description``, ``url`` and ``skills`` describe the course as it is
     now, i.e. its current revision (see :func:`current_revision`), because most
     vendors keep those on the revision, not on the course.
+
+    Attributes:
+        revisions_listed: False where the vendor names a course's versions only on
+            enrolments and serves no list of them (Absorb's ``courseVersionId``). Any
+            revision ID then stands for a version of this course described by the
+            course itself, since nothing else about it can be read.
     """
 
     title: str | None = None
@@ -110,9 +116,23 @@ class Course(Record):
     provider: Provider | None = None
     revisions: tuple[Revision, ...] = ()
     skills: tuple[Skill, ...] = ()
+    revisions_listed: bool = True
 
     def revision(self, revision_id: str) -> Revision | None:
-        return next((r for r in self.revisions if r.id == revision_id), None)
+        listed = next((r for r in self.revisions if r.id == revision_id), None)
+        if listed is not None or self.revisions_listed:
+            return listed
+        return Revision(
+            id=revision_id,
+            course_id=self.id,
+            title=self.title,
+            description=self.description,
+            url=self.url,
+            skills=self.skills,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            deleted_at=self.deleted_at,
+        )
 
 
 class User(Record):

@@ -80,22 +80,32 @@ class KomboSettings(BaseSourceSettings):
 
 
 class StackOneSettings(BaseSourceSettings):
+    """StackOne: no batch look-ups, so ``max_concurrency`` bounds the per-ID fan-out."""
+
     kind: Literal["stackone"]
     api_key: Credential
     account_id: PlainSetting
+    max_concurrency: int = Field(default=8, ge=1, le=64)
 
 
 class AbsorbSettings(BaseSourceSettings):
+    """Absorb: ``token_prefix`` is put before the token in ``Authorization`` (UNVERIFIED
+    whether Absorb wants the raw token, the default, or ``"Bearer"``)."""
+
     kind: Literal["absorb"]
     api_key: Credential
     username: PlainSetting
     password: Credential
+    token_prefix: Literal["", "Bearer"] = ""
 
 
 class SkilljarSettings(BaseSourceSettings):
+    """Skilljar: no batch look-ups, so ``max_concurrency`` bounds the per-ID fan-out."""
+
     kind: Literal["skilljar"]
     api_key: Credential
     domain: PlainSetting
+    max_concurrency: int = Field(default=8, ge=1, le=64)
 
 
 SourceSettings = Annotated[

@@ -1,7 +1,10 @@
 """The emulator process piece: vendor sub-apps on one loopback aiohttp server.
 
 Tests and the demo start an :class:`Emulator`, point connectors at
-:attr:`Emulator.kombo_base_url`, and inspect :attr:`Emulator.requests` afterwards.
+:meth:`Emulator.vendor_base_url` (or :attr:`Emulator.kombo_base_url` …), and inspect
+:attr:`Emulator.requests` afterwards. Each vendor's wire format lives in its own module
+(``kombo``, ``absorb``, ``skilljar``, ``stackone``) behind the same small contract: a
+path prefix, a tenant class, ``build_<vendor>_app(tenants)`` and the vendor's error body.
 """
 
 from __future__ import annotations
@@ -15,12 +18,31 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from connectors.sandbox.absorb import (
+    ABSORB_PREFIX,
+    AbsorbTenant,
+    absorb_error_body,
+    build_absorb_app,
+)
 from connectors.sandbox.kombo import KOMBO_PREFIX, KomboTenant, build_kombo_app, kombo_error_body
+from connectors.sandbox.skilljar import (
+    SKILLJAR_PREFIX,
+    SkilljarTenant,
+    build_skilljar_app,
+    skilljar_error_body,
+)
+from connectors.sandbox.stackone import (
+    STACKONE_PREFIX,
+    StackOneTenant,
+    build_stackone_app,
+    stackone_error_body,
+)
 from connectors.sandbox.world import generate_world
 
 __all__ = [
     "DEMO_KOMBO_API_KEY",
     "DEMO_KOMBO_INTEGRATION_ID",
+    "VENDOR_PREFIXES",
     "Emulator",
     "RecordedRequest",
     "demo_tenants",
@@ -38,12 +60,32 @@ _KOMBO_FAULT_CODES = {
 }
 
 
+def _kombo_fault_body(status: int, message: str) -> dict[str, Any]:
+    return kombo_error_body(_KOMBO_FAULT_CODES.get(status, "PLATFORM.UNKNOWN_ERROR"), message)
+
+
+#: Each vendor's path prefix and the error body it sends for an HTTP status.
+VENDOR_PREFIXES: Mapping[str, str] = {
+    "kombo": KOMBO_PREFIX,
+    "absorb": ABSORB_PREFIX,
+    "skilljar": SKILLJAR_PREFIX,
+    "stackone": STACKONE_PREFIX,
+}
+_ERROR_BODIES: Mapping[str, Callable[[int, str], dict[str, Any]]] = {
+    "kombo": _kombo_fault_body,
+    "absorb": absorb_error_body,
+    "skilljar": skilljar_error_body,
+    "stackone": stackone_error_body,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
     """One request the emulator received.
 
     Attributes:
-        vendor: ``"kombo"``, or ``""`` for a path outside every vendor prefix.
+        vendor: ``"kombo"``, ``"absorb"``, ``"skilljar"``, ``"stackone"``, or ``""`` for a
+            path outside every vendor prefix.
         method: HTTP method.
         path: Path below the vendor prefix, e.g. ``/lms/users``.
         query: Query parameters (the last value wins for repeated names).
@@ -70,9 +112,8 @@ class _Fault:
     def response(self) -> web.Response:
         headers = dict(self.headers)
         body = self.body
-        if body is None and self.status >= 400 and self.vendor == "kombo":
-            code = _KOMBO_FAULT_CODES.get(self.status, "PLATFORM.UNKNOWN_ERROR")
-            body = kombo_error_body(code, f"Injected fault ({self.status}).")
+        if body is None and self.status >= 400:
+            body = _ERROR_BODIES[self.vendor](self.status, f"Injected fault ({self.status}).")
         if isinstance(body, dict):
             headers.setdefault("Content-Type", "application/json")
             payload = json.dumps(body).encode()
@@ -89,15 +130,22 @@ class _Fault:
 class Emulator:
     """Vendor emulators on one aiohttp server bound to 127.0.0.1.
 
-    Use as ``async with Emulator(demo_tenants()) as emulator:`` or call :meth:`start`
-    and :meth:`stop`.
+    Use as ``async with Emulator(kombo_tenants=…, absorb_tenants=…) as emulator:`` or
+    call :meth:`start` and :meth:`stop`. A vendor with no tenants is still mounted and
+    rejects every credential, as the real one would.
 
     Attributes:
         kombo_tenants: The Kombo integrations served under ``/kombo/v1``.
+        absorb_tenants: The Absorb portals served under ``/absorb``.
+        skilljar_tenants: The Skilljar organisations served under ``/skilljar``.
+        stackone_tenants: The StackOne linked accounts served under ``/stackone``.
         latency_seconds: Delay added before every response; may be changed at any time.
     """
 
-    kombo_tenants: Sequence[KomboTenant]
+    kombo_tenants: Sequence[KomboTenant] = ()
+    absorb_tenants: Sequence[AbsorbTenant] = ()
+    skilljar_tenants: Sequence[SkilljarTenant] = ()
+    stackone_tenants: Sequence[StackOneTenant] = ()
     latency_seconds: float = 0.0
     _log: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
     _faults: list[_Fault] = field(default_factory=list, init=False, repr=False)
@@ -117,6 +165,9 @@ class Emulator:
             raise ValueError(message)
         app = web.Application(middlewares=[self._middleware])
         app.add_subapp(KOMBO_PREFIX, build_kombo_app(tenants))
+        app.add_subapp(ABSORB_PREFIX, build_absorb_app(self.absorb_tenants))
+        app.add_subapp(SKILLJAR_PREFIX, build_skilljar_app(self.skilljar_tenants))
+        app.add_subapp(STACKONE_PREFIX, build_stackone_app(self.stackone_tenants))
         # A short shutdown timeout: stop() must not wait for handlers parked in a fault delay.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
         await runner.setup()
@@ -155,10 +206,14 @@ class Emulator:
             raise RuntimeError(message)
         return self._base_url
 
+    def vendor_base_url(self, vendor: str) -> str:
+        """Base URL to configure a connector of ``vendor`` with, e.g. ``…/kombo/v1``."""
+        return self.base_url + VENDOR_PREFIXES[vendor]
+
     @property
     def kombo_base_url(self) -> str:
         """Base URL to configure a Kombo connector with (``…/kombo/v1``)."""
-        return self.base_url + KOMBO_PREFIX
+        return self.vendor_base_url("kombo")
 
     # -- request log -------------------------------------------------------------------------
 
@@ -195,7 +250,8 @@ class Emulator:
         """Answer the next matching requests with a canned response instead.
 
         Args:
-            vendor: Vendor whose requests fail, e.g. ``"kombo"``.
+            vendor: Vendor whose requests fail: ``"kombo"``, ``"absorb"``, ``"skilljar"``
+                or ``"stackone"``.
             path: Only requests to this path below the vendor prefix; None for all.
             status: HTTP status to send.
             body: A dict is sent as JSON; str and bytes are sent as they are. None sends
@@ -221,7 +277,7 @@ class Emulator:
 
     @staticmethod
     def _vendors() -> Mapping[str, str]:
-        return {"kombo": KOMBO_PREFIX}
+        return VENDOR_PREFIXES
 
     def _take_fault(self, vendor: str, path: str) -> _Fault | None:
         for fault in self._faults:

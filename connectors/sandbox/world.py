@@ -6,8 +6,12 @@ clock, so the same arguments always give an equal :class:`World`.
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from connectors.sandbox._names import FIRST_NAMES, LAST_NAMES, LEVELS, PROVIDERS, SKILLS
 from connectors.sandbox.records import (
@@ -24,6 +28,7 @@ from connectors.sandbox.records import (
 __all__ = [
     "BASE_DATE",
     "ID_ALPHABET",
+    "IdStyle",
     "ProgressionStatus",
     "World",
     "WorldCourse",
@@ -33,11 +38,15 @@ __all__ = [
     "WorldSkill",
     "WorldUser",
     "generate_world",
+    "share_people",
 ]
 
 BASE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 #: Base58: the characters of Kombo IDs.
 ID_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+#: How each vendor's IDs look: Kombo and StackOne base58, Absorb GUIDs, Skilljar ``[0-9a-z]+``.
+IdStyle = Literal["base58", "guid", "lower36"]
+_LOWER36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 _STATUSES: tuple[ProgressionStatus, ...] = ("ENROLLED", "IN_PROGRESS", "COMPLETED", "DROPPED")
 _STATUS_WEIGHTS = (0.25, 0.3, 0.35, 0.1)
@@ -47,17 +56,24 @@ _DELETED_SHARE = 0.03
 class _Gen:
     """Random helpers bound to one ``random.Random``; keeps generate_world readable."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, id_style: IdStyle = "base58") -> None:
         self.rng = random.Random(seed)
         self._ids: set[str] = set()
+        self._id_style = id_style
+
+    def _candidate(self) -> str:
+        if self._id_style == "guid":
+            return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        alphabet, length = (ID_ALPHABET, 24) if self._id_style == "base58" else (_LOWER36, 12)
+        number, digits = self.rng.getrandbits(141), []
+        for _ in range(length):
+            number, digit = divmod(number, len(alphabet))
+            digits.append(alphabet[digit])
+        return "".join(digits)
 
     def id(self) -> str:
         while True:
-            number, digits = self.rng.getrandbits(141), []
-            for _ in range(24):
-                number, digit = divmod(number, 58)
-                digits.append(ID_ALPHABET[digit])
-            candidate = "".join(digits)
+            candidate = self._candidate()
             if candidate not in self._ids:
                 self._ids.add(candidate)
                 return candidate
@@ -176,7 +192,13 @@ def _progression(g: _Gen, no: int, user: WorldUser, course: WorldCourse) -> Worl
 
 
 def generate_world(
-    seed: int = 7, users: int = 120, courses: int = 40, skills: int = 25, providers: int = 6
+    seed: int = 7,
+    users: int = 120,
+    courses: int = 40,
+    skills: int = 25,
+    providers: int = 6,
+    *,
+    id_style: IdStyle = "base58",
 ) -> World:
     """Generate a deterministic LMS data set.
 
@@ -186,6 +208,7 @@ def generate_world(
         courses: Number of courses (at least 1).
         skills: Number of skills.
         providers: Number of course providers.
+        id_style: What the IDs look like, to match the vendor that serves the world.
 
     Returns:
         The world; about 3% of users, courses, revisions, skills and progressions are
@@ -194,7 +217,7 @@ def generate_world(
     if users < 1 or courses < 1 or skills < 0 or providers < 0:
         message = "need at least one user and one course, and no negative counts"
         raise ValueError(message)
-    g = _Gen(seed)
+    g = _Gen(seed, id_style)
     skill_rows: list[WorldSkill] = []
     for i in range(skills):
         changed = g.after(BASE_DATE, 150)
@@ -223,3 +246,40 @@ def generate_world(
         providers=provider_rows,
         progressions=tuple(progression_rows),
     )
+
+
+def share_people(worlds: Sequence[World], share: float = 0.3, seed: int = 0) -> list[World]:
+    """The worlds with some people of the first one also present in each other one.
+
+    A person in several systems is how federation looks in practice: the same work
+    email, sometimes cased differently, under each vendor's own user ID. In every world
+    after the first, about ``share`` of the users take the name and email of a user of
+    the first world (each borrowed at most once per world), every third one in upper case.
+
+    Args:
+        worlds: The first world lends people; the others borrow them.
+        share: Share of each borrowing world's users that become shared people.
+        seed: Seed of the choice of who is shared.
+
+    Returns:
+        New worlds; the first is returned unchanged.
+    """
+    if not worlds:
+        return []
+    rng = random.Random(seed)
+    lender, result = worlds[0], [worlds[0]]
+    for world in worlds[1:]:
+        count = min(len(world.users), len(lender.users), round(len(world.users) * share))
+        borrowers = set(rng.sample(range(len(world.users)), k=count))
+        donors = iter(rng.sample(lender.users, k=count))
+        users: list[WorldUser] = []
+        for index, user in enumerate(world.users):
+            if index in borrowers:
+                donor = next(donors)
+                email = donor.email.upper() if index % 3 == 0 else donor.email
+                user = dataclasses.replace(
+                    user, first_name=donor.first_name, last_name=donor.last_name, email=email
+                )
+            users.append(user)
+        result.append(dataclasses.replace(world, users=tuple(users)))
+    return result
