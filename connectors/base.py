@@ -29,8 +29,8 @@ class Page(Generic[T_co]):
     Attributes:
         items: The records, in the vendor's order.
         next_token: Opaque token for the following page; None on the last page.
-        total_count: Items in the whole list, when the vendor tells. Merged lists do not
-            sum these yet (Kombo cannot count); the first counting vendor should.
+        total_count: Items in the whole list, when the vendor tells; merged lists sum
+            them when every source counts.
     """
 
     items: Sequence[T_co]

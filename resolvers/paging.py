@@ -9,6 +9,10 @@ vendor token is only meaningful with the size it was issued for.
 
 ``last``/``before`` walk forward from the start (vendors page forwards only), bounded by
 :data:`MAX_BACKWARD_SCAN` items.
+
+``totalCount`` is the sum of every source's own total, and null as soon as one source
+cannot count (or failed): a partial sum would look like a real one. The cursor keeps
+each source's last known total, so a source read to its end still counts on later pages.
 """
 
 from __future__ import annotations
@@ -149,17 +153,24 @@ Position = list[Any] | None  # [token, size, skip]; None once the source is exha
 
 @dataclass(slots=True)
 class _State:
-    """Every source's position, whose turn is next, and the chain's vendor page size."""
+    """Every source's position, whose turn is next, the chain's vendor page size and
+    each source's total as its vendor last reported it (None: unknown)."""
 
     positions: dict[str, Position]
     size: int
     turn: int = 0
+    totals: dict[str, int | None] = field(default_factory=dict)
 
     def encode(self) -> Any:
-        return {"pos": self.positions, "size": self.size, "turn": self.turn}
+        return {"pos": self.positions, "size": self.size, "turn": self.turn, "tot": self.totals}
 
     def copy(self) -> _State:
-        return _State(dict(self.positions), self.size, self.turn)
+        return _State(dict(self.positions), self.size, self.turn, dict(self.totals))
+
+    def total(self) -> int | None:
+        if any(self.totals.get(source) is None for source in self.positions):
+            return None
+        return sum(total for total in self.totals.values() if total is not None)
 
 
 def _start_state(
@@ -178,6 +189,7 @@ def _decode_state(cursor: str, scope: str, lists: Sequence[SourceList[Any]]) -> 
     data = decode_cursor(cursor, scope)
     try:
         positions, size, turn = data["pos"], int(data["size"]), int(data["turn"])
+        totals = {name: None if n is None else int(n) for name, n in data.get("tot", {}).items()}
         if set(positions) != {item.source for item in lists}:
             raise InvalidCursorError("cursor names other sources than this list")
         if not 1 <= size <= MAX_PAGE_SIZE:
@@ -191,15 +203,25 @@ def _decode_state(cursor: str, scope: str, lists: Sequence[SourceList[Any]]) -> 
         if isinstance(exc, InvalidCursorError):
             raise
         raise InvalidCursorError("cursor is malformed") from None
-    return _State(dict(positions), size, turn)
+    return _State(dict(positions), size, turn, totals)
 
 
-async def _read_source(
-    item: SourceList[RecordT], position: Position, count: int
-) -> tuple[list[tuple[RecordT, Position]], Position]:
+@dataclass(slots=True)
+class _Read(Generic[RecordT]):
+    """What one source gave: items with the position after each, where it stopped, and
+    the total of the last page read (``counted`` False when no page was read)."""
+
+    taken: list[tuple[RecordT, Position]]
+    end: Position
+    total: int | None = None
+    counted: bool = False
+
+
+async def _read_source(item: SourceList[RecordT], position: Position, count: int) -> _Read[RecordT]:
     """Up to ``count`` items from ``position`` on, each with the position just after it,
     and the position after everything read (past trailing empty pages)."""
-    taken: list[tuple[RecordT, Position]] = []
+    read = _Read[RecordT]([], position)
+    taken = read.taken
     pages = 0
     while position is not None and len(taken) < count:
         pages += 1
@@ -207,6 +229,7 @@ async def _read_source(
             break  # a vendor sending empty pages with fresh tokens must not hang us
         token, size, skip = position
         page = await item.fetch(token, size)
+        read.total, read.counted = page.total_count, True
         records = list(page.items)
         next_page: Position = [page.next_token, size, 0] if page.next_token else None
         position = next_page
@@ -216,7 +239,8 @@ async def _read_source(
             if len(taken) == count:
                 position = after
                 break
-    return taken, position
+    read.end = position
+    return read
 
 
 async def _forward(
@@ -237,9 +261,14 @@ async def _forward(
         elif isinstance(result, BaseException):
             raise result
         else:
-            buffers[item.source], ends[item.source] = deque(result[0]), result[1]
+            buffers[item.source], ends[item.source] = deque(result.taken), result.end
     edges: list[tuple[str, Sourced[RecordT]]] = []
     state = state.copy()
+    for item, result in zip(active, results, strict=True):
+        if isinstance(result, _Read) and result.counted:
+            state.totals[item.source] = result.total
+        elif not isinstance(result, _Read):
+            state.totals[item.source] = None  # failed: its count is unknown
     names = [item.source for item in lists]
     while len(edges) < count and any(buffers.values()):
         name = names[state.turn % len(names)]
@@ -272,7 +301,7 @@ async def merged_slice(
             edges=edges,
             has_next_page=any(pos is not None for pos in end.positions.values()),
             has_previous_page=args.after is not None,
-            total_count=None,
+            total_count=end.total(),
             failures=failures,
         )
     return await _backward(lists, state, args, scope)
@@ -308,6 +337,6 @@ async def _backward(
         edges=items[len(items) - args.count :] if args.count else [],
         has_next_page=stop is not None,
         has_previous_page=len(items) > args.count,
-        total_count=None,
+        total_count=state.total(),
         failures=failures,
     )

@@ -17,12 +17,13 @@ from resolvers.paging import ConnectionArgs, SourceList, merged_slice, slice_lis
 class FakeVendor:
     """Pages a list the way a cursor API does; the token is the offset as a string."""
 
-    def __init__(self, name: str, size: int, max_page: int = 250) -> None:
+    def __init__(self, name: str, size: int, max_page: int = 250, counts: bool = False) -> None:
         self.name = name
         self.items = [Skill(id=f"{name}-{i}") for i in range(size)]
         self.calls: list[tuple[str | None, int]] = []
         self.max_page = max_page
         self.broken = False
+        self.counts = counts
 
     async def fetch(self, token: str | None, size: int) -> Page[Skill]:
         self.calls.append((token, size))
@@ -30,7 +31,8 @@ class FakeVendor:
             raise VendorUnavailable("down", source=self.name, vendor="fake")
         start = int(token or 0)
         end = start + min(size, self.max_page)
-        return Page(self.items[start:end], str(end) if end < len(self.items) else None)
+        total = len(self.items) if self.counts else None
+        return Page(self.items[start:end], str(end) if end < len(self.items) else None, total)
 
     def as_list(self) -> SourceList[Skill]:
         return SourceList(self.name, self.fetch, self.max_page)
@@ -138,3 +140,31 @@ async def test_cursor_naming_other_sources_is_refused() -> None:
         await merged_slice(
             [a.as_list(), b.as_list()], ConnectionArgs(first=1, after=page.edges[0][0]), "scope"
         )
+
+
+async def test_total_count_sums_sources_that_count_on_every_page() -> None:
+    vendors = [FakeVendor("a", 3, counts=True), FakeVendor("b", 40, counts=True)]
+    lists = [vendor.as_list() for vendor in vendors]
+    after = None
+    totals = []
+    while True:
+        page = await merged_slice(lists, ConnectionArgs(first=10, after=after), "scope")
+        totals.append(page.total_count)
+        if not page.has_next_page:
+            break
+        after = page.edges[-1][0]
+    # "a" is exhausted after the first page; its total still counts from the cursor.
+    assert totals == [43] * 5
+    backward = await merged_slice(lists, ConnectionArgs(last=5), "scope")
+    assert backward.total_count == 43
+
+
+async def test_total_count_is_null_when_one_source_cannot_count_or_fails() -> None:
+    counting, silent = FakeVendor("a", 3, counts=True), FakeVendor("b", 4)
+    page = await merged_slice([counting.as_list(), silent.as_list()], ConnectionArgs(first=2), "s")
+    assert page.total_count is None
+    broken = FakeVendor("c", 4, counts=True)
+    broken.broken = True
+    page = await merged_slice([counting.as_list(), broken.as_list()], ConnectionArgs(first=2), "s")
+    assert page.total_count is None
+    assert [failure.source for failure in page.failures] == ["c"]
