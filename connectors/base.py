@@ -97,6 +97,14 @@ class Connector(Protocol):
 
     async def fetch_progressions(self, ids: Sequence[str]) -> Mapping[str, Progression]: ...
 
+    async def fetch_users_by_email(self, emails: Sequence[str]) -> Mapping[str, Sequence[User]]:
+        """The (not deleted) users with each email, keyed by the email as given.
+
+        Emails arrive lower-cased and match case-insensitively: one person can be
+        ``Ann@x.com`` in one system and ``ann@x.com`` in another.
+        """
+        ...
+
     async def fetch_progressions_of_users(
         self, user_ids: Sequence[str]
     ) -> Mapping[str, Sequence[Progression]]:

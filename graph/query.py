@@ -15,6 +15,7 @@ from connectors.model import EntityKind
 from graph.types import (
     Course,
     CourseConnection,
+    Person,
     Progression,
     ProgressionConnection,
     Provider,
@@ -145,6 +146,15 @@ class Query:
     async def course(self, info: Info, id: strawberry.ID) -> Course | None:
         result: Course | None = await _resolve_node(info, id, Course)
         return result
+
+    @strawberry.field(
+        description="Everyone with this work email (case-insensitive) in the selected "
+        "sources, or all; null when no source has it."
+    )
+    async def person(
+        self, info: Info, email: str, sources: list[str] | None = None
+    ) -> Person | None:
+        return await Person.find(info, email, sources)
 
     users: UserConnection = _list_field(EntityKind.USERS, UserConnection, User, "Users")
     courses: CourseConnection = _list_field(EntityKind.COURSES, CourseConnection, Course, "Courses")

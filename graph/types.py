@@ -23,13 +23,16 @@ from resolvers.context import Context
 from resolvers.cursors import scope_of
 from resolvers.ids import join_node_id, revision_key, split_node_id, split_revision_key
 from resolvers.loaders import RevisionRef, SourceLoaders
-from resolvers.paging import ConnectionArgs, Slice
+from resolvers.paging import ConnectionArgs, Slice, Sourced
 from resolvers.paging import slice_list as paginate_list
+from resolvers.people import Person as PersonRecords
+from resolvers.people import find_person, person_progressions
 from resolvers.providers import find_providers
 
 __all__ = [
     "Course",
     "CourseConnection",
+    "Person",
     "Progression",
     "ProgressionConnection",
     "Provider",
@@ -282,6 +285,65 @@ class User(relay.Node, SourceRecord):
         loaders = info.context.loaders.of(self.source)
         progressions = await loaders.progressions_of_user.load(self.remote_id)
         return _progression_connection(self.source, progressions, args, status, self.node_id)
+
+    @strawberry.field(
+        description="Everyone with this user's work email in any source, this user included; "
+        "null without an email."
+    )
+    async def person(self, info: Info) -> Person | None:
+        if not self.email:
+            return None
+        return await Person.find(info, self.email, None)
+
+
+@strawberry.type(
+    description="One learner across sources: every account with the same work email "
+    "(compared case-insensitively), with their progressions everywhere."
+)
+class Person:
+    records: Private[PersonRecords]
+
+    @classmethod
+    async def find(cls, info: Info, email: str, sources: list[str] | None) -> Person | None:
+        found = await find_person(info.context, email, sources, tuple(info.path.as_list()))
+        return cls(records=found) if found is not None else None
+
+    @strawberry.field(description="The work email, lower-cased.")
+    def email(self) -> str:
+        return self.records.email
+
+    @strawberry.field(description="The person's accounts, in source configuration order.")
+    def users(self) -> list[User]:
+        return [User.from_domain(user.source, user.record) for user in self.records.users]
+
+    @strawberry.field(description="Names of the sources this person has an account in.")
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(user.source for user in self.records.users))
+
+    @strawberry.field(
+        description="The progressions of every account, source by source; a source that "
+        "fails is named in `errors` and the others are served."
+    )
+    async def progressions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: list[model.ProgressionStatus] | None = None,
+    ) -> ProgressionConnection:
+        args = ConnectionArgs(first, after, last, before)
+        found = await person_progressions(info.context, self.records, tuple(info.path.as_list()))
+        wanted = set(status) if status else None
+        kept = [item for item in found if wanted is None or item.record.status in wanted]
+        scope = scope_of("person-progressions", self.records.email, sorted(wanted or ()))
+        page: Slice[Sourced[model.Progression]] = paginate_list(kept, args, scope)
+        return build_connection(
+            ProgressionConnection,
+            page,
+            lambda item: Progression.from_domain(item.source, item.record),
+        )
 
 
 @strawberry.type(

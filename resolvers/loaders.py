@@ -52,9 +52,9 @@ def _by_key(
 
 
 def _groups(
-    fetch: Callable[[Sequence[str]], Awaitable[Mapping[str, Sequence[Progression]]]],
-) -> Callable[[list[str]], Awaitable[list[Sequence[Progression]]]]:
-    async def load(keys: list[str]) -> list[Sequence[Progression]]:
+    fetch: Callable[[Sequence[str]], Awaitable[Mapping[str, Sequence[V]]]],
+) -> Callable[[list[str]], Awaitable[list[Sequence[V]]]]:
+    async def load(keys: list[str]) -> list[Sequence[V]]:
         found = await fetch(keys)
         return [found.get(key, ()) for key in keys]
 
@@ -77,6 +77,9 @@ class SourceLoaders:
         )
         self.progressions = DataLoader[str, Progression | None](
             _by_key(connector.fetch_progressions), max_batch_size=batch
+        )
+        self.users_by_email = DataLoader[str, Sequence[User]](
+            _groups(connector.fetch_users_by_email), max_batch_size=batch
         )
         self.progressions_of_user = DataLoader[str, Sequence[Progression]](
             _groups(connector.fetch_progressions_of_users), max_batch_size=batch

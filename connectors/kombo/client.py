@@ -154,6 +154,16 @@ class KomboConnector:
             "/lms/course-progressions", ids, payloads.PROGRESSIONS_PAGE, map_progression
         )
 
+    async def fetch_users_by_email(self, emails: Sequence[str]) -> Mapping[str, Sequence[User]]:
+        found: dict[str, list[User]] = {email: [] for email in emails}
+        for chunk in _chunks(emails, MAX_IDS_PER_CALL):
+            params = {"work_emails": ",".join(chunk)}
+            async for item in self._walk("/lms/users", params, payloads.USERS_PAGE):
+                user = map_user(item)
+                if user.email is not None and user.email.lower() in found:
+                    found[user.email.lower()].append(user)
+        return found
+
     async def fetch_progressions_of_users(
         self, user_ids: Sequence[str]
     ) -> Mapping[str, Sequence[Progression]]:

@@ -618,3 +618,18 @@ async def test_malformed_retry_after_date_on_success_is_ignored(
     )
     page = await kombo.list_users(ListQuery(), None, 10)
     assert len(page.items) == 1
+
+
+async def test_users_by_email_match_case_insensitively_and_skip_deleted(
+    kombo: KomboConnector, mock_http: StrictAioresponses
+) -> None:
+    page = users_page(SARAH, JONAS)
+    page["data"]["results"][0]["work_email"] = "Sarah.Connor@Example.COM"
+    mock_http.get(
+        url("/lms/users", page_size="250", work_emails="sarah.connor@example.com,nobody@x.io"),
+        payload=page,
+    )
+    found = await kombo.fetch_users_by_email(["sarah.connor@example.com", "nobody@x.io"])
+    assert [u.id for u in found["sarah.connor@example.com"]] == [SARAH]
+    assert found["nobody@x.io"] == []
+    assert "include_deleted" not in mock_http.calls[0].params
