@@ -12,6 +12,7 @@ from connectors.sandbox.server import (
     DEMO_KOMBO_INTEGRATION_ID,
     Emulator,
     RecordedRequest,
+    demo_emulator,
     demo_tenants,
 )
 from connectors.sandbox.world import (
@@ -40,6 +41,7 @@ __all__ = [
     "WorldSkill",
     "WorldUser",
     "build_kombo_app",
+    "demo_emulator",
     "demo_tenants",
     "generate_world",
     "kombo_error_body",

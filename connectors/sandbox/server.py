@@ -37,19 +37,34 @@ from connectors.sandbox.stackone import (
     build_stackone_app,
     stackone_error_body,
 )
-from connectors.sandbox.world import generate_world
+from connectors.sandbox.world import generate_world, share_people
 
 __all__ = [
+    "DEMO_ABSORB_API_KEY",
+    "DEMO_ABSORB_PASSWORD",
+    "DEMO_ABSORB_USERNAME",
     "DEMO_KOMBO_API_KEY",
     "DEMO_KOMBO_INTEGRATION_ID",
+    "DEMO_SKILLJAR_API_KEY",
+    "DEMO_SKILLJAR_DOMAIN",
+    "DEMO_STACKONE_ACCOUNT_ID",
+    "DEMO_STACKONE_API_KEY",
     "VENDOR_PREFIXES",
     "Emulator",
     "RecordedRequest",
+    "demo_emulator",
     "demo_tenants",
 ]
 
 DEMO_KOMBO_API_KEY = "demo-kombo-key"
 DEMO_KOMBO_INTEGRATION_ID = "demo:acme-learning"
+DEMO_ABSORB_API_KEY = "demo-absorb-key"
+DEMO_ABSORB_USERNAME = "demo-admin"
+DEMO_ABSORB_PASSWORD = "demo-absorb-password"  # noqa: S105 - the emulator's own demo account
+DEMO_SKILLJAR_API_KEY = "demo-skilljar-key"
+DEMO_SKILLJAR_DOMAIN = "academy.demo.example"
+DEMO_STACKONE_API_KEY = "demo-stackone-key"
+DEMO_STACKONE_ACCOUNT_ID = "demo-stackone-account"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _KOMBO_FAULT_CODES = {
@@ -338,3 +353,41 @@ def demo_tenants(seed: int = 7, users: int = 120) -> list[KomboTenant]:
     """
     world = generate_world(seed, users=users)
     return [KomboTenant(DEMO_KOMBO_API_KEY, DEMO_KOMBO_INTEGRATION_ID, world)]
+
+
+def demo_emulator(seed: int = 7, users: int = 120, latency_seconds: float = 0.0) -> Emulator:
+    """The demo: one tenant of each vendor, about a third of whose people are also in Kombo.
+
+    Kombo serves ``generate_world(seed, users)`` (the same data as :func:`demo_tenants`);
+    Absorb, Skilljar and StackOne serve smaller worlds of their own, with their own ID
+    styles, in which some users share a work email (sometimes cased differently) with a
+    Kombo user: the same person in several systems.
+
+    Args:
+        seed: Seed of the generated worlds.
+        users: Users in Kombo; Absorb gets two thirds of that, Skilljar and StackOne half.
+        latency_seconds: Delay before every response.
+
+    Returns:
+        The emulator, not started; credentials are the ``DEMO_*`` constants.
+    """
+    kombo, absorb, skilljar, stackone = share_people(
+        [
+            generate_world(seed, users=users),
+            generate_world(seed + 1, users=max(1, users * 2 // 3), id_style="guid"),
+            generate_world(seed + 2, users=max(1, users // 2), courses=20, id_style="lower36"),
+            generate_world(seed + 3, users=max(1, users // 2), courses=30),
+        ],
+        seed=seed,
+    )
+    return Emulator(
+        kombo_tenants=[KomboTenant(DEMO_KOMBO_API_KEY, DEMO_KOMBO_INTEGRATION_ID, kombo)],
+        absorb_tenants=[
+            AbsorbTenant(DEMO_ABSORB_API_KEY, DEMO_ABSORB_USERNAME, DEMO_ABSORB_PASSWORD, absorb)
+        ],
+        skilljar_tenants=[SkilljarTenant(DEMO_SKILLJAR_API_KEY, DEMO_SKILLJAR_DOMAIN, skilljar)],
+        stackone_tenants=[
+            StackOneTenant(DEMO_STACKONE_API_KEY, DEMO_STACKONE_ACCOUNT_ID, stackone)
+        ],
+        latency_seconds=latency_seconds,
+    )
