@@ -14,6 +14,7 @@ import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
 from connectors._http import RetryPolicy
+from connectors.absorb import AbsorbConnector
 from connectors.base import Connector
 from connectors.kombo import KomboConnector
 
@@ -90,13 +91,15 @@ class StackOneSettings(BaseSourceSettings):
 
 class AbsorbSettings(BaseSourceSettings):
     """Absorb: ``token_prefix`` is put before the token in ``Authorization`` (UNVERIFIED
-    whether Absorb wants the raw token, the default, or ``"Bearer"``)."""
+    whether Absorb wants the raw token, the default, or ``"Bearer"``); ``max_concurrency``
+    bounds the per-ID enrolment look-ups."""
 
     kind: Literal["absorb"]
     api_key: Credential
     username: PlainSetting
     password: Credential
     token_prefix: Literal["", "Bearer"] = ""
+    max_concurrency: int = Field(default=8, ge=1, le=64)
 
 
 class SkilljarSettings(BaseSourceSettings):
@@ -122,6 +125,18 @@ def build_connector(settings: SourceSettings) -> Connector:
             base_url=settings.base_url,
             api_key=settings.api_key,
             integration_id=settings.integration_id,
+            retry=settings.retry_policy(),
+            timeout=settings.client_timeout(),
+        )
+    if isinstance(settings, AbsorbSettings):
+        return AbsorbConnector(
+            name=settings.name,
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            username=settings.username,
+            password=settings.password,
+            token_prefix=settings.token_prefix,
+            max_concurrency=settings.max_concurrency,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
         )
