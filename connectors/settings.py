@@ -17,6 +17,7 @@ from connectors._http import RetryPolicy
 from connectors.absorb import AbsorbConnector
 from connectors.base import Connector
 from connectors.kombo import KomboConnector
+from connectors.stackone import StackOneConnector
 
 __all__ = [
     "AbsorbSettings",
@@ -136,6 +137,16 @@ def build_connector(settings: SourceSettings) -> Connector:
             username=settings.username,
             password=settings.password,
             token_prefix=settings.token_prefix,
+            max_concurrency=settings.max_concurrency,
+            retry=settings.retry_policy(),
+            timeout=settings.client_timeout(),
+        )
+    if isinstance(settings, StackOneSettings):
+        return StackOneConnector(
+            name=settings.name,
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            account_id=settings.account_id,
             max_concurrency=settings.max_concurrency,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
