@@ -21,7 +21,6 @@ from yarl import URL
 from connectors._http import Auth, HttpTransport, RetryPolicy
 from connectors.absorb import payloads
 from connectors.absorb.auth import AbsorbKeyAuth, AbsorbTokenAuth
-from connectors.absorb.fanout import gather_bounded
 from connectors.absorb.filters import (
     absorb_datetime,
     chunks,
@@ -41,6 +40,7 @@ from connectors.errors import (
     VendorRateLimited,
     VendorRejectedRequest,
 )
+from connectors.fanout import gather_bounded
 from connectors.model import Course, Progression, Record, Skill, User
 
 __all__ = ["ABSORB_ERRORS", "AbsorbConnector", "absorb_error_code"]
