@@ -17,6 +17,7 @@ from connectors._http import RetryPolicy
 from connectors.absorb import AbsorbConnector
 from connectors.base import Connector
 from connectors.kombo import KomboConnector
+from connectors.skilljar import SkilljarConnector
 from connectors.stackone import StackOneConnector
 
 __all__ = [
@@ -147,6 +148,16 @@ def build_connector(settings: SourceSettings) -> Connector:
             base_url=settings.base_url,
             api_key=settings.api_key,
             account_id=settings.account_id,
+            max_concurrency=settings.max_concurrency,
+            retry=settings.retry_policy(),
+            timeout=settings.client_timeout(),
+        )
+    if isinstance(settings, SkilljarSettings):
+        return SkilljarConnector(
+            name=settings.name,
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            domain=settings.domain,
             max_concurrency=settings.max_concurrency,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
