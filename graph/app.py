@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from connectors.sandbox import Emulator, demo_tenants
+from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import build_connector
 from graph.config import AppConfig, EmulatorSettings
 from graph.schema import schema
@@ -55,9 +55,8 @@ async def home(_: Request) -> Response:
 
 
 async def _start_emulator(settings: EmulatorSettings) -> Emulator:
-    emulator = Emulator(
-        demo_tenants(seed=settings.seed, users=settings.users),
-        latency_seconds=settings.latency_ms / 1000,
+    emulator = demo_emulator(
+        seed=settings.seed, users=settings.users, latency_seconds=settings.latency_ms / 1000
     )
     try:
         await emulator.start(settings.host, settings.port)

@@ -86,9 +86,31 @@ ttl_seconds = 60
 [[sources]]
 name = "kombo-demo"
 kind = "kombo"
-base_url = "http://127.0.0.1:8700/kombo/v1"
+base_url = "http://127.0.0.1:8700/kombo/v1"   # real: https://api.kombo.dev/v1
 api_key = "demo-kombo-key"            # real deployments: api_key = "env:KOMBO_API_KEY"
 integration_id = "demo:acme-learning"
+
+[[sources]]
+name = "absorb-demo"
+kind = "absorb"
+base_url = "http://127.0.0.1:8700/absorb"     # real: https://rest.myabsorb.com (or .eu …)
+api_key = "demo-absorb-key"           # the portal's private API key
+username = "demo-admin"
+password = "demo-absorb-password"     # real deployments: password = "env:ABSORB_PASSWORD"
+
+[[sources]]
+name = "skilljar-demo"
+kind = "skilljar"
+base_url = "http://127.0.0.1:8700/skilljar"   # real: https://api.skilljar.com
+api_key = "demo-skilljar-key"
+domain = "academy.demo.example"
+
+[[sources]]
+name = "stackone-demo"
+kind = "stackone"
+base_url = "http://127.0.0.1:8700/stackone"   # real: https://api.stackone.com
+api_key = "demo-stackone-key"
+account_id = "demo-stackone-account"
 """
 
 

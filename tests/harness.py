@@ -14,11 +14,33 @@ import uvicorn
 from pydantic import SecretStr
 
 from connectors.sandbox import Emulator, KomboTenant
-from connectors.settings import KomboSettings, SourceSettings
+from connectors.sandbox.server import (
+    DEMO_ABSORB_API_KEY,
+    DEMO_ABSORB_PASSWORD,
+    DEMO_ABSORB_USERNAME,
+    DEMO_SKILLJAR_API_KEY,
+    DEMO_SKILLJAR_DOMAIN,
+    DEMO_STACKONE_ACCOUNT_ID,
+    DEMO_STACKONE_API_KEY,
+)
+from connectors.settings import (
+    AbsorbSettings,
+    KomboSettings,
+    SkilljarSettings,
+    SourceSettings,
+    StackOneSettings,
+)
 from graph.app import create_app
 from graph.config import AppConfig
 
-__all__ = ["CANONICAL_QUERY", "GraphQLServer", "kombo_source", "run_server"]
+__all__ = [
+    "CANONICAL_QUERY",
+    "DEMO_SOURCES",
+    "GraphQLServer",
+    "demo_sources",
+    "kombo_source",
+    "run_server",
+]
 
 CANONICAL_QUERY = """
 query Canonical($first: Int!, $after: String) {
@@ -51,6 +73,48 @@ def kombo_source(name: str, emulator: Emulator, tenant: KomboTenant, **extra: An
         integration_id=tenant.integration_id,
         **extra,
     )
+
+
+#: Source name per vendor in :func:`demo_sources`.
+DEMO_SOURCES = {
+    "kombo": "kombo-demo",
+    "absorb": "absorb-demo",
+    "skilljar": "skilljar-demo",
+    "stackone": "stackone-demo",
+}
+
+
+def demo_sources(emulator: Emulator, **extra: Any) -> list[SourceSettings]:
+    """Settings of all four sources of a :func:`~connectors.sandbox.demo_emulator`."""
+    (kombo,) = emulator.kombo_tenants
+    return [
+        kombo_source(DEMO_SOURCES["kombo"], emulator, kombo, **extra),
+        AbsorbSettings(
+            kind="absorb",
+            name=DEMO_SOURCES["absorb"],
+            base_url=emulator.vendor_base_url("absorb"),
+            api_key=SecretStr(DEMO_ABSORB_API_KEY),
+            username=DEMO_ABSORB_USERNAME,
+            password=SecretStr(DEMO_ABSORB_PASSWORD),
+            **extra,
+        ),
+        SkilljarSettings(
+            kind="skilljar",
+            name=DEMO_SOURCES["skilljar"],
+            base_url=emulator.vendor_base_url("skilljar"),
+            api_key=SecretStr(DEMO_SKILLJAR_API_KEY),
+            domain=DEMO_SKILLJAR_DOMAIN,
+            **extra,
+        ),
+        StackOneSettings(
+            kind="stackone",
+            name=DEMO_SOURCES["stackone"],
+            base_url=emulator.vendor_base_url("stackone"),
+            api_key=SecretStr(DEMO_STACKONE_API_KEY),
+            account_id=DEMO_STACKONE_ACCOUNT_ID,
+            **extra,
+        ),
+    ]
 
 
 @dataclass

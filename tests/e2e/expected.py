@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.sandbox import World, WorldCourse, WorldRevision
+from connectors.sandbox.stackone_wire import content_completion_ids
 
 
 def decode_id(global_id: str) -> tuple[str, str, str]:
@@ -98,4 +99,74 @@ def normalise(node: dict[str, Any]) -> dict[str, Any]:
             }
             for edge in node["progressions"]["edges"]
         ],
+    }
+
+
+# -- the other vendors, from the encoding rules in each emulator module's docstring --------
+
+
+def newest(course: WorldCourse) -> WorldRevision:
+    return course.revisions[-1]
+
+
+def served_progressions(world: World, user: Any) -> list[Any]:
+    """A vendor without tombstones serves neither deleted progressions nor deleted courses'."""
+    return [
+        p
+        for p in world.progressions_of(user.id)
+        if p.deleted_at is None and world.course(p.course_id).deleted_at is None
+    ]
+
+
+def _course_node(world: World, source: str, course: WorldCourse, skills: bool) -> dict[str, Any]:
+    skill_ids = [s for s in newest(course).skill_ids if world.skill(s).deleted_at is None]
+    return {
+        "id": ("Course", source, course.id),
+        "title": newest(course).title,
+        "skills": [{"id": ("Skill", source, s), "name": world.skill(s).name} for s in skill_ids]
+        if skills
+        else [],
+    }
+
+
+def expected_vendor_user(world: World, vendor: str, source: str, user: Any) -> dict[str, Any]:
+    """The canonical query's node for a user of Absorb, Skilljar or StackOne.
+
+    Progressions are sorted by ID: each vendor orders a user's progress its own way.
+    """
+    rows = served_progressions(world, user)
+    if vendor == "stackone":
+        rows = [p for p in rows if p.status != "DROPPED"]  # StackOne has no dropped state
+    nodes = [_vendor_progression(world, vendor, source, row) for row in rows]
+    return {
+        "id": ("User", source, user.id),
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "email": user.email,
+        "progressions": sorted(nodes, key=lambda node: node["id"]),
+    }
+
+
+def _vendor_progression(world: World, vendor: str, source: str, row: Any) -> dict[str, Any]:
+    course = world.course(row.course_id)
+    if vendor == "absorb":
+        key, revision_key, status = row.id, f"{course.id}/{row.revision_id}", None
+    elif vendor == "skilljar":
+        revision = world.revision(row.revision_id)
+        key, revision_key = f"{row.user_id}:{row.revision_id}", f"{course.id}/{row.revision_id}"
+        status = "INACTIVE" if revision.status == "INACTIVE" else "ACTIVE"
+    else:
+        # StackOne keys a progression by learning object: some completions are of content
+        learning_object = f"{course.id}c1" if row.id in content_completion_ids(world) else course.id
+        key, revision_key = f"{row.user_id}:{learning_object}", f"{course.id}/{course.id}"
+        status = newest(course).status
+    return {
+        "id": ("Progression", source, key),
+        "status": row.status,
+        "revision": {
+            "id": ("Revision", source, revision_key),
+            "title": newest(course).title,
+            "status": status,
+            "course": _course_node(world, source, course, skills=vendor == "stackone"),
+        },
     }

@@ -1,0 +1,125 @@
+"""The canonical traversal for each vendor, field by field against its emulator's world,
+and the vendor calls it costs, with all four sources configured at once."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from connectors.sandbox import Emulator, World
+from tests.e2e.conftest import worlds
+from tests.e2e.expected import (
+    expected_user,
+    expected_vendor_user,
+    live_users,
+    normalise,
+    served_progressions,
+)
+from tests.harness import DEMO_SOURCES, GraphQLServer
+
+QUERY = """
+query($first: Int!, $sources: [String!]) {
+  users(first: $first, sources: $sources) {
+    edges { node {
+      id firstName lastName email
+      progressions(first: 50) {
+        edges { node {
+          id status
+          revision { id title status course { id title skills { id name } } }
+        } }
+      }
+    } }
+  }
+}
+"""
+
+
+def listed(vendor: str, world: World) -> list[Any]:
+    """Users in list order: Kombo hides deleted users, the others have no deletes."""
+    return live_users(world) if vendor == "kombo" else list(world.users)
+
+
+def expected(vendor: str, world: World, user: Any) -> dict[str, Any]:
+    source = DEMO_SOURCES[vendor]
+    if vendor != "kombo":
+        return expected_vendor_user(world, vendor, source, user)
+    node = expected_user(world, source, user, progressions=50)
+    for row in node["progressions"]:
+        del row["enrolledAt"], row["completedAt"]  # not asked for here
+    node["progressions"].sort(key=lambda row: row["id"])
+    return node
+
+
+@pytest.mark.parametrize("vendor", sorted(DEMO_SOURCES))
+async def test_canonical_query_per_source_matches_the_world(
+    federated: GraphQLServer, everywhere: Emulator, vendor: str
+) -> None:
+    world = worlds(everywhere)[DEMO_SOURCES[vendor]]
+    data = await federated.data(QUERY, {"first": 40, "sources": [DEMO_SOURCES[vendor]]})
+
+    got = [normalise(edge["node"]) for edge in data["users"]["edges"]]
+    for node in got:
+        node["progressions"].sort(key=lambda row: row["id"])
+    want = [expected(vendor, world, user) for user in listed(vendor, world)[:40]]
+    assert got == want
+    assert sum(len(node["progressions"]) for node in want) > 40, "world must exercise progress"
+
+
+def calls_by_path(emulator: Emulator, vendor: str) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for request in emulator.requests:
+        if request.vendor == vendor:
+            counted[request.path] = counted.get(request.path, 0) + 1
+    return counted
+
+
+def per_kind(calls: dict[str, int], prefix: str) -> int:
+    return sum(n for path, n in calls.items() if path.startswith(prefix))
+
+
+@pytest.mark.parametrize("first", [5, 40])
+@pytest.mark.parametrize("vendor", sorted(DEMO_SOURCES))
+async def test_vendor_calls_stay_bounded_per_source(
+    federated: GraphQLServer, everywhere: Emulator, vendor: str, first: int
+) -> None:
+    world = worlds(everywhere)[DEMO_SOURCES[vendor]]
+    users = listed(vendor, world)[:first]
+    rows = [p for u in users for p in served_progressions(world, u)]
+    if vendor == "stackone":
+        rows = [p for p in rows if p.status != "DROPPED"]  # not served: no such state
+    courses = {p.course_id for p in rows}
+    everywhere.clear_requests()
+    await federated.data(QUERY, {"first": first, "sources": [DEMO_SOURCES[vendor]]})
+    calls = calls_by_path(everywhere, vendor)
+
+    if vendor == "kombo":
+        rows = sum(1 for u in users for p in world.progressions_of(u.id) if p.deleted_at is None)
+        assert calls == {
+            "/lms/users": 1,
+            "/lms/course-progressions": max(1, math.ceil(rows / 250)),
+            "/lms/courses": 1,
+        }
+    elif vendor == "absorb":
+        # one login, one users page, bulk enrolments per 50 users, courses per 50 IDs
+        assert calls == {
+            "/authenticate": 1,
+            "/users": 1,
+            "/bulk/studentcourses": math.ceil(len(users) / 50),
+            "/courses": math.ceil(len(courses) / 50),
+        }
+    elif vendor == "skilljar":
+        # no batch endpoints: the fan-out of this one page (a progress call per user, a
+        # course call per course), plus the domain's published courses once
+        assert per_kind(calls, "/v1/users/") == len(users)
+        assert per_kind(calls, "/v1/courses/") == len(courses)
+        assert calls["/v1/users"] == calls["/v1/domains/academy.demo.example/published-courses"]
+        assert sum(calls.values()) == 2 + len(users) + len(courses)
+    else:
+        # per user its assignments and completions; per course one call; content items
+        # only for completions recorded on content, never more than the page's courses
+        assert calls["/unified/lms/users"] == 1
+        assert per_kind(calls, "/unified/lms/users/") == 2 * len(users)
+        assert per_kind(calls, "/unified/lms/courses/") == len(courses)
+        assert per_kind(calls, "/unified/lms/content/") <= len(courses)
