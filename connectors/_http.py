@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
+from pydantic import TypeAdapter, ValidationError
 
 from connectors.errors import (
     ConnectorError,
@@ -41,6 +42,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 QueryParams = Mapping[str, str]
+ModelT = TypeVar("ModelT")
 
 #: What an HTTP status means when the vendor's body names no code we know.
 STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
@@ -155,6 +157,20 @@ class HttpTransport:
     async def get_json(self, path: str, params: QueryParams | None = None) -> Any:
         """GET ``base_url + path`` and return the parsed JSON body, retrying what is retriable."""
         return await self.request_json("GET", path, params=params)
+
+    async def get_model(
+        self, path: str, params: QueryParams | None, adapter: TypeAdapter[ModelT]
+    ) -> ModelT:
+        """GET and validate the body with ``adapter``; a body of another shape is a
+        :class:`VendorBadResponse` (the vendor answered 2xx with something we cannot read)."""
+        body = await self.get_json(path, params)
+        try:
+            return adapter.validate_python(body)
+        except ValidationError as exc:
+            detail = f"unexpected response shape ({exc.error_count()} problems)"
+            raise self.error(
+                VendorBadResponse, detail, method="GET", path=path, status=200
+            ) from exc
 
     async def request_json(
         self, method: str, path: str, *, params: QueryParams | None = None, json_body: Any = None

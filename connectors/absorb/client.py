@@ -35,7 +35,6 @@ from connectors.base import Capabilities, ListQuery, Page
 from connectors.errors import (
     ConnectorError,
     VendorAuthError,
-    VendorBadResponse,
     VendorNotFound,
     VendorRateLimited,
     VendorRejectedRequest,
@@ -299,14 +298,7 @@ class AbsorbConnector:
         return position
 
     async def _get(self, path: str, params: Mapping[str, str] | None, adapter: TypeAdapter[T]) -> T:
-        body = await self._http.get_json(path, params)
-        try:
-            return adapter.validate_python(body)
-        except ValidationError as exc:
-            detail = f"unexpected response shape ({exc.error_count()} problems)"
-            raise self._http.error(
-                VendorBadResponse, detail, method="GET", path=path, status=200
-            ) from exc
+        return await self._http.get_model(path, params, adapter)
 
     async def _walk(
         self,

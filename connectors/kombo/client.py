@@ -204,14 +204,7 @@ class KomboConnector:
         params: Mapping[str, str],
         adapter: TypeAdapter[payloads.KomboPage[PayloadT]],
     ) -> payloads.KomboPage[PayloadT]:
-        body = await self._http.get_json(path, params)
-        try:
-            return adapter.validate_python(body)
-        except ValidationError as exc:
-            detail = f"unexpected response shape ({exc.error_count()} problems)"
-            raise self._http.error(
-                VendorBadResponse, detail, method="GET", path=path, status=200
-            ) from exc
+        return await self._http.get_model(path, params, adapter)
 
     async def _walk(
         self,

@@ -16,7 +16,7 @@ from typing import TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from pydantic import SecretStr, TypeAdapter, ValidationError
+from pydantic import SecretStr, TypeAdapter
 from yarl import URL
 
 from connectors._http import HttpTransport, RetryPolicy
@@ -237,14 +237,7 @@ class SkilljarConnector:
         return link.path, dict(link.query)
 
     async def _get(self, path: str, params: Mapping[str, str], adapter: TypeAdapter[T]) -> T:
-        body = await self._http.get_json(path, params)
-        try:
-            return adapter.validate_python(body)
-        except ValidationError as exc:
-            detail = f"unexpected response shape ({exc.error_count()} problems)"
-            raise self._http.error(
-                VendorBadResponse, detail, method="GET", path=path, status=200
-            ) from exc
+        return await self._http.get_model(path, params, adapter)
 
     async def _one(self, path: str, adapter: TypeAdapter[T]) -> T | None:
         try:

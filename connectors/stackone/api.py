@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from connectors._http import HttpTransport
 from connectors.errors import VendorBadResponse, VendorNotFound
+from connectors.fanout import gather_bounded
 from connectors.pagination import BodyCursorPaginator, RepeatedTokenError
 from connectors.stackone.payloads import StackOneItem, StackOneList
 
@@ -62,7 +63,7 @@ class StackOneApi:
     ) -> StackOneList[T]:
         """One list page, validated."""
         path = self._prefix + path
-        return self._validate(await self._http.get_json(path, params), adapter, path)
+        return await self._http.get_model(path, params, adapter)
 
     async def walk(
         self,
@@ -118,46 +119,20 @@ class StackOneApi:
         self, paths: Sequence[str | None], adapter: TypeAdapter[StackOneItem[T]]
     ) -> list[T | None]:
         """:meth:`one` for each path, at most ``max_concurrency`` at once, in path order."""
-        bodies = await self.bounded([self._body_or_none(path) for path in paths])
-        return [
-            None if body is None else self._validate(body[1], adapter, body[0]).data
-            for body in bodies
-        ]
+        found = await self.bounded([self._item_or_none(path, adapter) for path in paths])
+        return [None if item is None else item.data for item in found]
 
-    async def _body_or_none(self, path: str | None) -> tuple[str, Any] | None:
-        """(full path, parsed body) of one record, or None for a 404 or no path."""
+    async def _item_or_none(
+        self, path: str | None, adapter: TypeAdapter[StackOneItem[T]]
+    ) -> StackOneItem[T] | None:
+        """One record's envelope, or None for a 404 or no path."""
         if path is None:
             return None
-        path = self._prefix + path
         try:
-            return path, await self._http.get_json(path)
+            return await self._http.get_model(self._prefix + path, None, adapter)
         except VendorNotFound:
             return None
 
     async def bounded(self, calls: Sequence[Awaitable[T]]) -> list[T]:
-        """Await every call, at most ``max_concurrency`` of them at once, results in order.
-
-        The first failure (in call order) is raised only once every call is done, so
-        nothing is left running against a transport that may be closed next.
-        """
-
-        async def limited(call: Awaitable[T]) -> T:
-            async with self._slots:
-                return await call
-
-        results = await asyncio.gather(*(limited(c) for c in calls), return_exceptions=True)
-        values: list[T] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-            values.append(result)
-        return values
-
-    def _validate(self, body: Any, adapter: TypeAdapter[T], path: str) -> T:
-        try:
-            return adapter.validate_python(body)
-        except ValidationError as exc:
-            detail = f"unexpected response shape ({exc.error_count()} problems)"
-            raise self._http.error(
-                VendorBadResponse, detail, method="GET", path=path, status=200
-            ) from exc
+        """Await every call, at most ``max_concurrency`` of them at once, results in order."""
+        return await gather_bounded(self._slots, calls)
