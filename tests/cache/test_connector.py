@@ -1,0 +1,210 @@
+"""CachedConnector around the real Kombo connector, talking HTTP to the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from connectors._http import RetryPolicy
+from connectors.base import ListQuery
+from connectors.errors import VendorRejectedRequest
+from connectors.kombo import KomboConnector
+from connectors.model import EntityKind
+from connectors.sandbox import Emulator, KomboTenant
+from resolvers.cache import (
+    CachedConnector,
+    CachePolicy,
+    MemoryStore,
+    StaleNotice,
+    collect_stale_notices,
+)
+from tests.cache.helpers import FakeClock
+
+POLICY = CachePolicy(ttl_seconds=60, negative_ttl_seconds=10, stale_if_error_seconds=120)
+USERS = "/lms/users"
+
+
+def kombo(emulator: Emulator, tenant: KomboTenant, name: str = "acme") -> KomboConnector:
+    return KomboConnector(
+        name=name,
+        base_url=emulator.kombo_base_url,
+        api_key=SecretStr(tenant.api_key),
+        integration_id=tenant.integration_id,
+        retry=RetryPolicy(max_attempts=1),
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore(max_entries=10_000)
+
+
+@pytest.fixture
+async def cached(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore, clock: FakeClock
+) -> AsyncIterator[CachedConnector]:
+    connector = CachedConnector(kombo(emulator, acme), store, POLICY, clock=clock)
+    await connector.open()
+    emulator.clear_requests()
+    yield connector
+    await connector.close()
+
+
+def asked_ids(emulator: Emulator, path: str = USERS) -> list[set[str]]:
+    return [set(r.query["ids"].split(",")) for r in emulator.requests if r.path == path]
+
+
+async def test_only_misses_reach_the_vendor_and_unknown_ids_are_remembered(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant, clock: FakeClock
+) -> None:
+    a, b, c = (user.id for user in acme.world.users[:3])
+    assert set(await cached.fetch_users([a, b])) == {a, b}
+    found = await cached.fetch_users([a, b, c, "no-such-user"])
+    assert set(found) == {a, b, c}
+    assert found[c].email == acme.world.users[2].email
+    assert asked_ids(emulator) == [{a, b}, {c, "no-such-user"}]
+    assert await cached.fetch_users(["no-such-user"]) == {}
+    assert len(asked_ids(emulator)) == 2  # the negative entry answered
+    clock.advance(POLICY.negative_ttl_seconds)
+    await cached.fetch_users(["no-such-user", a])
+    assert asked_ids(emulator)[2:] == [{"no-such-user"}]  # a is still fresh
+    assert (cached.stats.hits, cached.stats.misses) == (4, 5)
+
+
+async def test_records_on_list_pages_and_in_groups_are_cached_as_entities(
+    cached: CachedConnector, emulator: Emulator, clock: FakeClock
+) -> None:
+    page = await cached.list_users(ListQuery(), None, 10)
+    assert await cached.list_users(ListQuery(), None, 10) == page
+    assert await cached.fetch_users([user.id for user in page.items]) == {
+        user.id: user for user in page.items
+    }
+    assert emulator.count(path=USERS) == 1
+    groups = await cached.fetch_progressions_of_users([user.id for user in page.items])
+    progressions = [p for group in groups.values() for p in group]
+    assert progressions
+    assert await cached.fetch_progressions([p.id for p in progressions]) == {
+        p.id: p for p in progressions
+    }
+    assert await cached.fetch_progressions_of_users([page.items[0].id]) == {
+        page.items[0].id: groups[page.items[0].id]
+    }
+    assert emulator.count(path="/lms/course-progressions") == 1
+    clock.advance(POLICY.list_ttl)
+    await cached.list_users(ListQuery(), None, 10)
+    assert emulator.count(path=USERS) == 2  # lists expire sooner than their records
+
+
+async def test_concurrent_look_ups_share_the_ids_in_flight(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant
+) -> None:
+    a, b, c = (user.id for user in acme.world.users[:3])
+    emulator.latency_seconds = 0.1
+    first, second, third = await asyncio.gather(
+        cached.fetch_users([a, b]), cached.fetch_users([b, c]), cached.fetch_users([a, c])
+    )
+    assert set(first) == {a, b}
+    assert set(second) == {b, c}
+    assert set(third) == {a, c}
+    assert asked_ids(emulator) == [{a, b}, {c}]
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_call_for_the_others(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant
+) -> None:
+    a = acme.world.users[0].id
+    emulator.latency_seconds = 0.2
+    leaver = asyncio.create_task(cached.fetch_users([a]))
+    stayer = asyncio.create_task(cached.fetch_users([a]))
+    await asyncio.sleep(0.05)
+    leaver.cancel()
+    assert set(await stayer) == {a}
+    assert leaver.cancelled()
+    assert asked_ids(emulator) == [{a}]
+
+
+async def test_a_failure_reaches_every_caller_of_the_shared_call(
+    cached: CachedConnector, emulator: Emulator
+) -> None:
+    emulator.inject_fault("kombo", USERS, status=400, delay_seconds=0.1)
+    results = await asyncio.gather(
+        *(cached.list_users(ListQuery(), None, 5) for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(result, VendorRejectedRequest) for result in results)
+    assert emulator.count(path=USERS) == 1
+    page = await cached.list_users(ListQuery(), None, 5)
+    assert len(page.items) == 5  # the failure was not cached
+
+
+async def test_an_expired_entry_stands_in_for_a_failing_source_within_the_window(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant, clock: FakeClock
+) -> None:
+    a = acme.world.users[0].id
+    fresh = await cached.fetch_users([a])
+    notices: list[StaleNotice] = []
+    collect_stale_notices(notices)
+    clock.advance(POLICY.ttl_seconds + 30)
+    emulator.inject_fault("kombo", USERS, status=400)
+    assert await cached.fetch_users([a]) == fresh
+    assert notices == [StaleNotice("acme", POLICY.ttl_seconds + 30, "SOURCE_REJECTED_REQUEST")]
+    assert cached.stats.stale_served == 1
+    clock.advance(POLICY.stale_if_error_seconds)  # now past the window
+    emulator.inject_fault("kombo", USERS, status=400)
+    with pytest.raises(VendorRejectedRequest):
+        await cached.fetch_users([a])
+    assert len(notices) == 1
+
+
+async def test_an_unknown_id_is_never_served_stale(
+    cached: CachedConnector, emulator: Emulator, clock: FakeClock
+) -> None:
+    assert await cached.fetch_users(["ghost"]) == {}
+    clock.advance(POLICY.negative_ttl_seconds + 1)
+    emulator.inject_fault("kombo", USERS, status=400)
+    with pytest.raises(VendorRejectedRequest):
+        await cached.fetch_users(["ghost"])
+
+
+async def test_a_corrupt_entry_is_fetched_again_with_one_warning(
+    cached: CachedConnector,
+    emulator: Emulator,
+    acme: KomboTenant,
+    store: MemoryStore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    users = acme.world.users[:2]
+    garbage = [(cached.keys.entity(EntityKind.USERS, u.id), b'{"stored_at": 1') for u in users]
+    await store.set_many(garbage, ttl=60)
+    caplog.set_level(logging.WARNING, "lms_graph.cache")
+    found = await cached.fetch_users([u.id for u in users])
+    assert {u.id: u.first_name for u in found.values()} == {u.id: u.first_name for u in users}
+    assert asked_ids(emulator) == [{u.id for u in users}]
+    assert len(caplog.records) == 1
+    await cached.fetch_users([u.id for u in users])
+    assert len(asked_ids(emulator)) == 1  # the rewritten entries are good
+
+
+async def test_sources_with_colliding_ids_never_share_entries(
+    emulator: Emulator, acme: KomboTenant, globex: KomboTenant, store: MemoryStore
+) -> None:
+    a = acme.world.users[0].id
+    assert a == globex.world.users[0].id
+    seen = []
+    # Two sources, and one source re-pointed at another tenant: each reads its own data.
+    for name, tenant in [("acme", acme), ("globex", globex), ("acme", globex), ("acme", acme)]:
+        connector = CachedConnector(kombo(emulator, tenant, name), store, POLICY)
+        await connector.open()
+        seen.append((await connector.fetch_users([a]))[a].first_name)
+        await connector.close()
+    first = acme.world.users[0].first_name
+    assert seen == [first, "Globex-" + first, "Globex-" + first, first]
+    assert len(asked_ids(emulator)) == 3  # the last one was a hit of acme's own entry
