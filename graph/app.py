@@ -8,6 +8,7 @@ session per source.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -19,10 +20,12 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from connectors.base import Connector
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import build_connector
 from graph.config import AppConfig, EmulatorSettings
 from graph.schema import schema
+from resolvers.cache import CachedConnector, Clock, collect_stale_notices
 from resolvers.context import Context
 from resolvers.sources import SourceRegistry
 
@@ -43,7 +46,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if self._state.registry is None:
             raise RuntimeError("request before start-up finished")
-        return Context(sources=self._state.registry)
+        context = Context(sources=self._state.registry)
+        # Resolvers and DataLoader tasks of this request inherit the binding.
+        collect_stale_notices(context.stale)
+        return context
 
 
 async def healthz(_: Request) -> Response:
@@ -68,8 +74,25 @@ async def _start_emulator(settings: EmulatorSettings) -> Emulator:
     return emulator
 
 
-def create_app(config: AppConfig) -> Starlette:
-    """The server for ``config``; nothing is opened until the ASGI lifespan starts."""
+def _connectors(config: AppConfig, stack: AsyncExitStack, clock: Clock) -> list[Connector]:
+    """The configured sources, each behind the cache unless ``[cache] backend = "none"``."""
+    connectors = [build_connector(source) for source in config.sources]
+    if not config.cache.enabled:
+        return connectors
+    store = config.cache.create_store()
+    stack.push_async_callback(store.close)
+    logger.info("cache: %s", store.description)
+    policy = config.cache.policy()
+    return [CachedConnector(c, store, policy, clock=clock) for c in connectors]
+
+
+def create_app(config: AppConfig, *, clock: Clock = time.time) -> Starlette:
+    """The server for ``config``; nothing is opened until the ASGI lifespan starts.
+
+    Args:
+        config: The loaded configuration.
+        clock: Seconds since the epoch, as the cache reads them (tests move it).
+    """
     state = _State()
 
     @asynccontextmanager
@@ -79,7 +102,7 @@ def create_app(config: AppConfig) -> Starlette:
                 emulator = await _start_emulator(config.emulator)
                 stack.push_async_callback(emulator.stop)
                 logger.info("vendor emulator serving the demo data on %s", emulator.base_url)
-            registry = SourceRegistry([build_connector(source) for source in config.sources])
+            registry = SourceRegistry(_connectors(config, stack, clock))
             await registry.open()
             stack.push_async_callback(registry.close)
             state.registry = registry

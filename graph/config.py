@@ -6,18 +6,32 @@ the setting and the problem, never a value (a value may be a secret).
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
+from connectors.model import EntityKind
 from connectors.settings import SourceSettings
+from resolvers.cache import CachePolicy, CacheStore, create_store
 
 __all__ = [
     "DEMO_CONFIG",
     "AppConfig",
     "CacheSettings",
+    "CacheTtlSettings",
     "ConfigError",
     "EmulatorSettings",
     "demo_config",
@@ -34,12 +48,82 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CacheSettings(StrictModel):
-    """``[cache]``. Validated now; the cross-request cache that reads it is not built yet."""
+def _cache_url(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("env:"):
+        variable = value.removeprefix("env:")
+        if variable not in os.environ:
+            raise ValueError(f"environment variable {variable} is not set")
+        value = os.environ[variable]
+    if not isinstance(value, str) or not value.startswith(("redis://", "rediss://")):
+        raise ValueError("must start with redis:// or rediss://")
+    database = urlsplit(value).path.strip("/") or "0"
+    if not database.isdigit():
+        raise ValueError("must end with a database number, as in redis://host:6379/0")
+    return value
 
-    backend: Literal["memory", "redis"] = "memory"
-    ttl_seconds: int = Field(default=60, ge=0)
-    url: str | None = Field(default=None, pattern=r"^rediss?://")
+
+#: A Redis URL may carry a password: kept secret, and ``env:NAME`` reads it from NAME.
+RedisUrl = Annotated[SecretStr, BeforeValidator(_cache_url)]
+Seconds = Annotated[int, Field(ge=0)]
+
+
+class CacheTtlSettings(StrictModel):
+    """``[cache.ttl]``: seconds each kind stays fresh; unset ones use ``ttl_seconds``
+    (``lists``: ``ttl_seconds`` capped at 30). 0 turns caching of that kind off."""
+
+    users: Seconds | None = None
+    courses: Seconds | None = None
+    skills: Seconds | None = None
+    progressions: Seconds | None = None
+    lists: Seconds | None = None
+
+
+class CacheSettings(StrictModel):
+    """``[cache]``: the cross-request cache of vendor answers (README, "Cache")."""
+
+    backend: Literal["memory", "redis", "none"] = "memory"
+    url: RedisUrl | None = None
+    ttl_seconds: Seconds = 60
+    ttl: CacheTtlSettings = CacheTtlSettings()
+    negative_ttl_seconds: Seconds = 15
+    stale_if_error_seconds: Seconds = 300
+    max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _url_for_redis(self) -> CacheSettings:
+        if self.backend == "redis" and self.url is None:
+            raise ValueError('backend "redis" needs url = "redis://host:6379/0"')
+        if self.backend != "redis" and self.url is not None:
+            raise ValueError('url is only used with backend = "redis"')
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.backend != "none"
+
+    def policy(self) -> CachePolicy:
+        """The TTLs as the cache layer reads them."""
+        kinds = {
+            EntityKind.USERS: self.ttl.users,
+            EntityKind.COURSES: self.ttl.courses,
+            EntityKind.SKILLS: self.ttl.skills,
+            EntityKind.PROGRESSIONS: self.ttl.progressions,
+        }
+        return CachePolicy(
+            ttl_seconds=self.ttl_seconds,
+            entity_ttls={kind: ttl for kind, ttl in kinds.items() if ttl is not None},
+            list_ttl_seconds=self.ttl.lists,
+            negative_ttl_seconds=self.negative_ttl_seconds,
+            stale_if_error_seconds=self.stale_if_error_seconds,
+        )
+
+    def create_store(self) -> CacheStore:
+        """The configured store (not for ``backend = "none"``); Redis connects lazily."""
+        url = self.url.get_secret_value() if self.url is not None else None
+        return create_store(
+            self.backend, url, max_entries=self.max_entries, timeout=self.timeout_seconds
+        )
 
 
 class EmulatorSettings(StrictModel):

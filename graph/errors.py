@@ -3,6 +3,8 @@
 - A failing source yields an error naming the source and a ``SOURCE_*`` code, next to
   the data the other sources gave (partial failures are collected on the context while
   resolving and appended here).
+- A source that failed but whose expired cache entries were served yields an error
+  with code ``SOURCE_STALE_DATA``, the source and the data's age (``ageSeconds``).
 - Bad input (IDs, cursors, arguments) yields the resolver's message and an input code.
 - Anything unexpected is logged with its traceback by Strawberry and shown to the
   client as ``INTERNAL_SERVER_ERROR`` with a fixed message.
@@ -10,19 +12,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from connectors.errors import ConnectorError
+from resolvers.cache import StaleNotice
 from resolvers.context import Context
 from resolvers.errors import UserInputError
 
-__all__ = ["ErrorShaping", "source_error_extensions"]
+__all__ = ["STALE_DATA_CODE", "ErrorShaping", "source_error_extensions", "stale_data_errors"]
 
 INTERNAL_MESSAGE = "Unexpected error; the server log has details."
+#: A source failed and expired cache entries were served for it (stale-if-error).
+STALE_DATA_CODE = "SOURCE_STALE_DATA"
 
 
 def source_error_extensions(error: ConnectorError) -> dict[str, Any]:
@@ -38,6 +43,29 @@ def source_error_extensions(error: ConnectorError) -> dict[str, Any]:
     if error.retry_after is not None:
         extensions["retryAfterSeconds"] = error.retry_after
     return extensions
+
+
+def stale_data_errors(notices: Sequence[StaleNotice]) -> list[GraphQLError]:
+    """One error per source that was answered from expired cache entries, with the age
+    of the oldest entry served."""
+    oldest: dict[str, StaleNotice] = {}
+    for notice in notices:
+        known = oldest.get(notice.source)
+        if known is None or notice.age_seconds > known.age_seconds:
+            oldest[notice.source] = notice
+    return [
+        GraphQLError(
+            f"source {notice.source!r} failed ({notice.cause}); some of its data is served "
+            f"from the cache and is {int(notice.age_seconds)} seconds old",
+            extensions={
+                "code": STALE_DATA_CODE,
+                "source": notice.source,
+                "ageSeconds": int(notice.age_seconds),
+                "cause": notice.cause,
+            },
+        )
+        for notice in oldest.values()
+    ]
 
 
 def _shape(error: GraphQLError) -> GraphQLError:
@@ -81,5 +109,6 @@ class ErrorShaping(SchemaExtension):
                         extensions=source_error_extensions(failure),
                     )
                 )
+            errors.extend(stale_data_errors(context.stale))
         if errors:
             result.errors = [_shape(error) for error in errors]

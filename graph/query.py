@@ -26,6 +26,7 @@ from graph.types import (
     UserConnection,
     build_connection,
 )
+from resolvers.cache import CachedConnector
 from resolvers.context import Context
 from resolvers.errors import InvalidArgumentError, InvalidIdError
 from resolvers.lists import ListFilters, list_records
@@ -101,10 +102,29 @@ class SourceHealth:
     latency_ms: float = strawberry.field(description="How long the check took.")
 
 
+@strawberry.type(description="How a source's cache has answered since the server started.")
+class SourceCacheStats:
+    hits: int = strawberry.field(description="Look-ups (records, pages, groups) from the cache.")
+    misses: int = strawberry.field(description="Look-ups that went to the vendor.")
+    stale_served: int = strawberry.field(
+        description="Misses whose vendor call failed, answered with expired data instead."
+    )
+
+
 @strawberry.type(description="A configured source of learning data.")
 class Source:
     name: str = strawberry.field(description="The source's configured, unique name.")
     kind: str = strawberry.field(description="Vendor kind: kombo, stackone, absorb or skilljar.")
+
+    @strawberry.field(description="Cache counters since start; null when caching is off.")
+    def cache(self, info: Info) -> SourceCacheStats | None:
+        connector = info.context.sources.get(self.name)
+        if not isinstance(connector, CachedConnector):
+            return None
+        stats = connector.stats
+        return SourceCacheStats(
+            hits=stats.hits, misses=stats.misses, stale_served=stats.stale_served
+        )
 
     @strawberry.field(description="Checked live, with one cheap vendor call, when asked for.")
     async def health(self, info: Info) -> SourceHealth:

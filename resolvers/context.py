@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from resolvers.cache.notices import StaleNotice
 from resolvers.loaders import Loaders
 from resolvers.paging import SourceFailure
 from resolvers.sources import SourceRegistry
@@ -27,11 +28,14 @@ class Context:
         sources: The server's configured sources.
         loaders: This request's DataLoaders.
         failures: Partial failures to report next to the data, as GraphQL errors.
+        stale: Sources whose cached data was served past its freshness because the
+            source failed (the server binds it with ``collect_stale_notices``).
     """
 
     sources: SourceRegistry
     loaders: Loaders = field(init=False)
     failures: list[ReportedFailure] = field(default_factory=list)
+    stale: list[StaleNotice] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sources)

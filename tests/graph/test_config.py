@@ -81,3 +81,49 @@ def test_serve_with_bad_config_exits_with_one_line(
     assert err.count("\n") == 1
     assert err.startswith(f"lms-graph: config {bad}: sources.0.kombo.base_url2")
     assert "sk_live_do_not_leak" not in err
+
+
+@pytest.mark.parametrize(
+    ("cache", "message"),
+    [
+        ('backend = "redis"\n', 'cache: backend "redis" needs url'),
+        ('backend = "redis"\nurl = "http://:pw-do-not-leak@x"\n', "cache.url: must start with"),
+        ('url = "redis://:pw-do-not-leak@x/0"\n', 'url is only used with backend = "redis"'),
+        ('backend = "redis"\nurl = "redis://:pw-do-not-leak@x/db"\n', "database number"),
+        ("ttl_seconds = -1\n", "cache.ttl_seconds"),
+        ("[cache.ttl]\nusers = -5\n", "cache.ttl.users"),
+        ("[cache.ttl]\nposts = 5\n", "cache.ttl.posts"),
+        ("max_entries = 0\n", "cache.max_entries"),
+        ("stale_if_error = 5\n", "cache.stale_if_error"),
+    ],
+)
+def test_bad_cache_settings_are_one_line_without_values(cache: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(KOMBO + 'api_key = "k"\n[cache]\n' + cache)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert "pw-do-not-leak" not in str(caught.value)
+
+
+def test_the_redis_url_is_a_secret_and_may_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CACHE_URL", "redis://:pw-do-not-leak@cache.internal:6380/3")
+    config = parse_config(
+        KOMBO + 'api_key = "k"\n[cache]\nbackend = "redis"\nurl = "env:CACHE_URL"\n'
+    )
+    assert config.cache.url is not None
+    assert config.cache.url.get_secret_value().endswith("@cache.internal:6380/3")
+    assert "pw-do-not-leak" not in repr(config)
+    assert config.cache.create_store().description == "redis://cache.internal:6380/3"
+
+
+def test_the_readme_documents_every_cache_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Cache\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("LMS_GRAPH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    config = parse_config(example + KOMBO + 'api_key = "k"\n')
+    documented = set(config.cache.model_fields_set) | set(config.cache.ttl.model_fields_set)
+    every = set(type(config.cache).model_fields) | set(type(config.cache.ttl).model_fields)
+    assert documented == every
