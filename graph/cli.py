@@ -1,15 +1,19 @@
-"""``lms-graph``: serve the API, print the demo config, export the schema."""
+"""``lms-graph``: serve the API, print the demo config, export the schema, clear the cache."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from graph.config import DEMO_CONFIG, AppConfig, ConfigError, demo_config, load_config
+from resolvers.cache import ALL_KEYS_PREFIX, CacheStore, source_prefix
 
 __all__ = ["main"]
 
@@ -33,7 +37,47 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     commands.add_parser("demo-config", help="print the TOML config the embedded demo uses")
+    cache = commands.add_parser("cache", help="manage the cache of vendor answers")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    clear = cache_commands.add_parser("clear", help="delete cached entries (Redis backend)")
+    clear.add_argument("--source", help="only this source's entries (default: every source)")
+    clear.add_argument(
+        "--config",
+        default=os.environ.get("LMS_GRAPH_CONFIG"),
+        help="TOML config file (default: $LMS_GRAPH_CONFIG, else the embedded demo)",
+    )
     return parser
+
+
+async def _clear_store(store: CacheStore, prefix: str) -> int:
+    try:
+        return await store.clear(prefix)
+    finally:
+        await store.close()
+
+
+def _clear_cache(config: AppConfig, source: str | None) -> int:
+    """``lms-graph cache clear``: exit 0 when done (or nothing to do), 1 when it failed."""
+    settings = config.cache
+    names = [s.name for s in config.sources]
+    if source is not None and source not in names:
+        print(f"lms-graph: no source {source!r}; configured: {', '.join(names)}", file=sys.stderr)
+        return 2
+    if settings.backend != "redis":
+        where = "is off" if settings.backend == "none" else "lives inside the server process"
+        print(f"cache backend {settings.backend!r} {where}: restart the server to empty it")
+        return 0
+    store = settings.create_store()
+    prefix = source_prefix(source) if source is not None else ALL_KEYS_PREFIX
+    try:
+        deleted = asyncio.run(_clear_store(store, prefix))
+    except (RedisError, OSError) as exc:
+        # The class name only: the driver's message may quote the URL with its password.
+        print(f"lms-graph: cannot clear {store.description}: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    scope = f"source {source!r}" if source is not None else "every source"
+    print(f"deleted {deleted} cached entries of {scope} from {store.description}")
+    return 0
 
 
 def _serve(config: AppConfig, host: str, port: int, log_level: str) -> None:
@@ -63,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"lms-graph: {exc}", file=sys.stderr)
         return 2
+    if args.command == "cache":
+        return _clear_cache(config, args.source)
     _serve(config, args.host, args.port, args.log_level)
     return 0
 
