@@ -142,7 +142,9 @@ class GraphQLServer:
 async def run_server(sources: Sequence[SourceSettings]) -> AsyncIterator[GraphQLServer]:
     """The real app under uvicorn on a free loopback port, for the duration of the block."""
     config = AppConfig(sources=list(sources))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on for accepted
+    # connections, and every request then waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
