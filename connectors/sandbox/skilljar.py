@@ -4,41 +4,57 @@ Mount the application returned by :func:`build_skilljar_app` at ``/skilljar``; p
 below it are Skilljar's, e.g. ``/skilljar/v1/users``. Generated worlds for Skilljar use
 ``generate_world(..., id_style="lower36")`` (Skilljar IDs are ``[0-9a-z]+``).
 
-World → wire encoding (dates ``YYYY-MM-DDTHH:MM:SS.sssZ`` in UTC):
+World → wire encoding (serialisers in :mod:`connectors.sandbox.skilljar_wire`). Dates are
+Django REST Framework's: ISO 8601 in UTC ending in ``Z``, with microseconds when non-zero
+(``2026-01-17T19:49:15.201000Z``). Skilljar has no tombstones: a deleted course, and every
+progression that is deleted or on a deleted course, is not served at all.
 
-- users (all, deleted ones too, world order): ``{user: {id, email, first_name,
-  last_name}, signed_up_at: created_at, latest_activity: changed_at, inactive_at:
-  deleted_at, else changed_at when status INACTIVE, else null, registration_count,
-  completion_count}``; ``GET /v1/users/{id}`` answers the same object.
-- courses (not deleted, world order): ``{id, title, short_description (the newest
-  revision's title and description), long_description_html: null, labels: [],
-  created_at, modified_at: changed_at}``.
-- published courses of the tenant's domain: every revision of a live course, course
-  order then revision order: ``{id: revision id, course: {id, title: the newest
-  revision's title, lesson_count: 10, required_lesson_count: 10}, course_url: revision
-  url, hidden: revision status INACTIVE, slug}``.
-- course progress (``/v1/users/{id}/published-courses``), one item per world progression
-  that is not deleted and whose course is not deleted, in world order:
-  ``{published_course_id: revision_id, domain_name, enrolled_at, enrollment_id:
-  progression id, course: as above, course_progress: {course_progress_id: progression
-  id, completed_lesson_count = completed_required_lesson_count = n, completed_at,
-  latest_activity: changed_at, score, max_score, success_status}, all_enrollments: [{
-  enrollment_id, course_progress_id, active, expires_at: null}]}`` where, by status:
-  COMPLETED → n = 10, ``completed_at`` set, ``success_status`` FAILED when score < 60
-  else PASSED, ``score`` = round(score) and ``max_score`` 100 when the world has a score
-  (else both null); IN_PROGRESS → n = clamp(round((progress or 50) / 10), 1, 9);
-  ENROLLED → n = 0; DROPPED → n = clamp(round((progress or 0) / 10), 0, 9) and the
-  enrolment inactive (``active`` false); every other enrolment is active.
-- enrolments of a published course: ``{id: progression id, user: {id, email,
-  first_name, last_name}, enrolled_at, expires_at: null, active}``.
+- Users, ``/v1/users`` and ``/v1/users/{id}``: every world user, deleted ones too, in world
+  order: ``{user: {id, email, first_name, last_name}, registration_count, completion_count
+  (the user's served progressions, and those COMPLETED), signed_up_at: created_at,
+  latest_activity: changed_at, inactive_at}`` where ``inactive_at`` = deleted_at if set,
+  else changed_at if the status is INACTIVE, else null.
+- Courses, ``/v1/courses`` and ``/v1/courses/{id}``: the live courses in world order:
+  ``{id, title, short_description (both the newest revision's), long_description_html:
+  null, labels: [], enforce_sequential_navigation: false, created_at, modified_at:
+  changed_at}``.
+- Published courses of the tenant's domain, ``/v1/domains/{domain}/published-courses``
+  (and ``/{id}``): every revision of every live course, in course then revision order:
+  ``{id: revision id, course: REF, slug: "<course remote_id>-v<n>", course_url: revision
+  url, hidden: revision status is INACTIVE, registration_required: false}`` with REF =
+  ``{id: course id, title: the newest revision's title, lesson_count: 10,
+  required_lesson_count: 10}``.
+- Course progress, ``/v1/users/{id}/published-courses`` (and ``/{published_course_id}``):
+  one item per served progression of the user, in world order: ``{published_course_id:
+  revision_id, domain_name: the tenant's domain, enrolled_at, enrollment_id: progression
+  id, course: REF, course_progress: {course_progress_id: progression id,
+  completed_lesson_count = completed_required_lesson_count = N, completed_at,
+  latest_activity: changed_at, score, max_score, success_status}, certificate: null,
+  all_enrollments: [{course_progress_id, active, expires_at: null, enrollment_id}]}``.
+  By world status: COMPLETED → N = 10, ``success_status`` FAILED if the score is not null
+  and below 60 else PASSED, ``score`` = round(score) and ``max_score`` = 100 when the score
+  is not null, else both null; IN_PROGRESS → N = clamp(round((progress_percent or 50) /
+  10), 1, 9); ENROLLED → N = 0; DROPPED → N = clamp(round((progress_percent or 0) / 10), 0,
+  9). Not COMPLETED → ``completed_at``, ``success_status``, ``score``, ``max_score`` null.
+  The one enrolment is ``active`` false for DROPPED, true otherwise.
+- Enrolments, ``/v1/domains/{domain}/published-courses/{id}/enrollments``: the served
+  progressions on that revision, in world order: ``{id: progression id, user: {id, email,
+  first_name, last_name}, enrolled_at, expires_at: null, active (as above), purchase:
+  null}``.
 
-Requests: every route is GET; ``Authorization: Basic base64("<api_key>:")`` picks the
-tenant, else 401 ``{"detail": …}``; unknown IDs, another domain than the tenant's and
-unknown routes get 404 ``{"detail": "Not found."}``. ``/v1/users`` pages by an opaque
-``cursor`` (Skilljar's default there), every other list by ``page`` (1-based) and
-``page_size``; ``next`` is an absolute URL, ``count`` the list's size. Filters: ``email``
-on ``/v1/users`` (compared case-insensitively: UNVERIFIED at Skilljar) and
-``course__id`` on published courses.
+Requests: every route is GET. ``Authorization: Basic base64("<api_key>:")`` picks the
+tenant (the password is ignored); a missing, malformed or unknown key gets 401
+``{"detail": …}`` before anything else is looked at. Unknown IDs, a domain other than
+the tenant's and (whatever the credentials) unknown routes get 404 ``{"detail": "Not
+found."}``; another method than GET 405 ``{"detail": 'Method "X"
+not allowed.'}``. Lists answer ``{count, next, previous, results}`` with ``count`` the size of
+the whole (filtered) list and ``next``/``previous`` absolute URLs (null at either end).
+``/v1/users`` pages by an opaque ``cursor`` (``previous`` always null) unless ``page`` is
+given; every other list by ``page`` (1-based; out of range → 404 ``{"detail": "Invalid
+page."}``). ``page_size`` as DRF reads it: not a positive integer → the default (1000 for
+users, enrolments and progress, 100 otherwise), above 1000 → 1000 (Skilljar's maximum is
+UNVERIFIED). Filters: ``email`` on ``/v1/users`` (compared case-insensitively: UNVERIFIED
+at Skilljar) and ``course__id`` on published courses. ``/v1/ping`` answers an empty 200.
 """
 
 from __future__ import annotations
@@ -48,19 +64,19 @@ import binascii
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, NoReturn
 
 from aiohttp import web
 
+from connectors.sandbox import skilljar_wire as wire
 from connectors.sandbox.records import World, WorldCourse, WorldProgression, WorldUser
 
 __all__ = ["SKILLJAR_PREFIX", "SkilljarTenant", "build_skilljar_app", "skilljar_error_body"]
 
 SKILLJAR_PREFIX = "/skilljar"
-DEFAULT_PAGE_SIZE = 100
+SMALL_PAGE, LARGE_PAGE = 100, 1000  # Skilljar's documented defaults per endpoint
 MAX_PAGE_SIZE = 1000
-LESSONS = 10
+NOT_FOUND = "Not found."
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Json = dict[str, Any]
@@ -68,7 +84,7 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class SkilljarTenant:
-    """One Skilljar organisation and its domain.
+    """One Skilljar organisation and the one domain it serves.
 
     Attributes:
         api_key: The organisation's API key (Basic username, empty password).
@@ -82,7 +98,7 @@ class SkilljarTenant:
 
 
 def skilljar_error_body(status: int, message: str) -> dict[str, Any]:
-    """Django REST Framework's error body, as Skilljar v1 sends it."""
+    """Django REST Framework's error body, as Skilljar v1 sends it for any status."""
     del status
     return {"detail": message}
 
@@ -93,159 +109,49 @@ class _Reject(Exception):
         self.status, self.message = status, message
 
 
-def _reject(status: int, message: str) -> NoReturn:
+def _reject(status: int, message: str = NOT_FOUND) -> NoReturn:
     raise _Reject(status, message)
-
-
-def _stamp(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _clamp(value: float, low: int, high: int) -> int:
-    return max(low, min(high, round(value)))
-
-
-# -- serialisers ---------------------------------------------------------------------------
-
-
-def _person(user: WorldUser) -> Json:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-    }
-
-
-def user_json(world: World, user: WorldUser) -> Json:
-    inactive = user.deleted_at or (user.changed_at if user.status == "INACTIVE" else None)
-    rows = world.progressions_of(user.id)
-    return {
-        "user": _person(user),
-        "signed_up_at": _stamp(user.created_at),
-        "latest_activity": _stamp(user.changed_at),
-        "inactive_at": _stamp(inactive),
-        "registration_count": len(rows),
-        "completion_count": sum(1 for p in rows if p.status == "COMPLETED"),
-    }
-
-
-def course_json(course: WorldCourse) -> Json:
-    newest = course.revisions[-1]
-    return {
-        "id": course.id,
-        "title": newest.title,
-        "short_description": newest.description,
-        "long_description_html": None,
-        "labels": [],
-        "created_at": _stamp(course.created_at),
-        "modified_at": _stamp(course.changed_at),
-    }
-
-
-def _course_ref(course: WorldCourse) -> Json:
-    return {
-        "id": course.id,
-        "title": course.revisions[-1].title,
-        "lesson_count": LESSONS,
-        "required_lesson_count": LESSONS,
-    }
-
-
-def published_json(course: WorldCourse, index: int) -> Json:
-    revision = course.revisions[index]
-    return {
-        "id": revision.id,
-        "course": _course_ref(course),
-        "course_url": revision.url,
-        "slug": f"{course.remote_id}-v{index + 1}",
-        "hidden": revision.status == "INACTIVE",
-        "registration_required": False,
-    }
-
-
-def _lessons(row: WorldProgression) -> int:
-    progress = row.progress_percent
-    if row.status == "COMPLETED":
-        return LESSONS
-    if row.status == "IN_PROGRESS":
-        return _clamp((progress if progress is not None else 50) / 10, 1, LESSONS - 1)
-    if row.status == "DROPPED":
-        return _clamp((progress or 0) / 10, 0, LESSONS - 1)
-    return 0
-
-
-def progress_json(world: World, domain: str, row: WorldProgression) -> Json:
-    done = _lessons(row)
-    scored = row.status == "COMPLETED" and row.score is not None
-    failed = scored and row.score is not None and row.score < 60
-    return {
-        "published_course_id": row.revision_id,
-        "domain_name": domain,
-        "enrolled_at": _stamp(row.enrolled_at),
-        "enrollment_id": row.id,
-        "course": _course_ref(world.course(row.course_id)),
-        "course_progress": {
-            "course_progress_id": row.id,
-            "completed_lesson_count": done,
-            "completed_required_lesson_count": done,
-            "completed_at": _stamp(row.completed_at),
-            "latest_activity": _stamp(row.changed_at),
-            "score": round(row.score) if scored and row.score is not None else None,
-            "max_score": 100 if scored else None,
-            "success_status": ("FAILED" if failed else "PASSED") if row.completed_at else None,
-        },
-        "all_enrollments": [
-            {
-                "enrollment_id": row.id,
-                "course_progress_id": row.id,
-                "active": row.status != "DROPPED",
-                "expires_at": None,
-            }
-        ],
-    }
-
-
-def _enrollment_json(world: World, row: WorldProgression) -> Json:
-    return {
-        "id": row.id,
-        "user": _person(world.user(row.user_id)),
-        "enrolled_at": _stamp(row.enrolled_at),
-        "expires_at": None,
-        "active": row.status != "DROPPED",
-    }
-
-
-# -- the served data of one tenant ---------------------------------------------------------
 
 
 @dataclass
 class _Org:
+    """One tenant's world, indexed the way the routes read it."""
+
     tenant: SkilljarTenant
-    courses: list[WorldCourse] = field(init=False)
+    courses: dict[str, WorldCourse] = field(init=False)
     published: dict[str, tuple[WorldCourse, int]] = field(init=False)
     progress: dict[str, list[WorldProgression]] = field(init=False)
+    enrolled: dict[str, list[WorldProgression]] = field(init=False)
 
     def __post_init__(self) -> None:
         world = self.tenant.world
-        self.courses = [c for c in world.courses if c.deleted_at is None]
+        self.courses = {c.id: c for c in world.courses if c.deleted_at is None}
         self.published = {
             revision.id: (course, index)
-            for course in self.courses
+            for course in self.courses.values()
             for index, revision in enumerate(course.revisions)
         }
-        self.progress = {}
+        self.progress, self.enrolled = {}, {}
         for row in world.progressions:
-            if row.deleted_at is None and world.course(row.course_id).deleted_at is None:
+            if row.deleted_at is None and row.course_id in self.courses:
                 self.progress.setdefault(row.user_id, []).append(row)
+                self.enrolled.setdefault(row.revision_id, []).append(row)
+
+    @property
+    def world(self) -> World:
+        return self.tenant.world
 
     def user(self, user_id: str) -> WorldUser:
         try:
-            return self.tenant.world.user(user_id)
+            return self.world.user(user_id)
         except KeyError:
-            _reject(404, "Not found.")
+            _reject(404)
+
+    def user_json(self, row: WorldUser) -> Json:
+        return wire.user(row, self.progress.get(row.id, []))
+
+    def progress_json(self, row: WorldProgression) -> Json:
+        return wire.progress(self.world, self.tenant.domain, row)
 
 
 def _authenticate(request: web.Request, orgs: Sequence[_Org]) -> _Org:
@@ -253,55 +159,65 @@ def _authenticate(request: web.Request, orgs: Sequence[_Org]) -> _Org:
     if scheme.lower() != "basic" or not encoded:
         _reject(401, "Authentication credentials were not provided.")
     try:
-        username, _, _password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         _reject(401, "Invalid basic header. Credentials not correctly base64 encoded.")
+    username, colon, _password = decoded.partition(":")
+    if not colon:
+        _reject(401, "Invalid basic header. Credentials string should not contain spaces.")
     for org in orgs:
         if hmac.compare_digest(username.encode(), org.tenant.api_key.encode()):
             return org
     _reject(401, "Invalid username/password.")
 
 
-def _domain(request: web.Request, org: _Org) -> None:
+def _check_domain(request: web.Request, org: _Org) -> None:
     if request.match_info["domain"] != org.tenant.domain:
-        _reject(404, "Not found.")
+        _reject(404)
 
 
-def _page_size(request: web.Request) -> int:
-    raw = request.query.get("page_size", str(DEFAULT_PAGE_SIZE))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        _reject(400, f"page_size must be an integer between 1 and {MAX_PAGE_SIZE}.")
-    return int(raw)
+# -- pagination ----------------------------------------------------------------------------
 
 
-def _paged(request: web.Request, rows: Sequence[Json]) -> Json:
+def _page_size(request: web.Request, default: int) -> int:
+    """DRF's reading: anything but a positive integer is the default; too large is capped."""
+    raw = request.query.get("page_size", "")
+    if not raw.isascii() or not raw.isdigit() or int(raw) == 0:
+        return default
+    return min(int(raw), MAX_PAGE_SIZE)
+
+
+def _paged(request: web.Request, rows: Sequence[Json], default: int) -> Json:
     """DRF page-number pagination with absolute ``next``/``previous`` links."""
-    size = _page_size(request)
+    size = _page_size(request, default)
     raw = request.query.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1 or (int(raw) - 1) * size > max(len(rows) - 1, 0):
+    pages = max(1, -(-len(rows) // size))
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= pages:
         _reject(404, "Invalid page.")
     page = int(raw)
-    start = (page - 1) * size
     url = request.url
     return {
         "count": len(rows),
-        "next": str(url.update_query(page=page + 1)) if start + size < len(rows) else None,
+        "next": str(url.update_query(page=page + 1)) if page < pages else None,
         "previous": str(url.update_query(page=page - 1)) if page > 1 else None,
-        "results": list(rows[start : start + size]),
+        "results": list(rows[(page - 1) * size : page * size]),
     }
 
 
-def _cursored(request: web.Request, rows: Sequence[Json]) -> Json:
-    """``/v1/users``' cursor pagination: an opaque cursor holding the offset."""
-    size = _page_size(request)
+def _cursored(request: web.Request, rows: Sequence[Json], default: int) -> Json:
+    """Cursor pagination: the cursor is an offset, base64-encoded so clients treat it as opaque."""
+    size = _page_size(request, default)
     offset = 0
     if "cursor" in request.query:
         try:
-            offset = int(base64.urlsafe_b64decode(request.query["cursor"].encode()).decode())
+            decoded = base64.urlsafe_b64decode(request.query["cursor"].encode()).decode()
+            offset = int(decoded.removeprefix("o="))
         except (binascii.Error, UnicodeDecodeError, ValueError):
             _reject(404, "Invalid cursor")
+        if not 0 <= offset <= len(rows):
+            _reject(404, "Invalid cursor")
     end = offset + size
-    cursor = base64.urlsafe_b64encode(str(end).encode()).decode()
+    cursor = base64.urlsafe_b64encode(f"o={end}".encode()).decode()
     return {
         "count": len(rows),
         "next": str(request.url.update_query(cursor=cursor)) if end < len(rows) else None,
@@ -316,59 +232,64 @@ Reply = Callable[[web.Request, _Org], Json | None]
 
 
 def _users(request: web.Request, org: _Org) -> Json:
-    world = org.tenant.world
     email = request.query.get("email")
-    rows = [u for u in world.users if email is None or u.email.lower() == email.lower()]
-    return _cursored(request, [user_json(world, u) for u in rows])
+    rows = [
+        org.user_json(u)
+        for u in org.world.users
+        if email is None or u.email.lower() == email.lower()
+    ]
+    if "page" in request.query:  # Skilljar: `page` switches back to page-number paging
+        return _paged(request, rows, LARGE_PAGE)
+    return _cursored(request, rows, LARGE_PAGE)
 
 
 def _one_user(request: web.Request, org: _Org) -> Json:
-    return user_json(org.tenant.world, org.user(request.match_info["user_id"]))
+    return org.user_json(org.user(request.match_info["user_id"]))
 
 
 def _courses(request: web.Request, org: _Org) -> Json:
-    return _paged(request, [course_json(c) for c in org.courses])
+    return _paged(request, [wire.course(c) for c in org.courses.values()], SMALL_PAGE)
 
 
 def _one_course(request: web.Request, org: _Org) -> Json:
-    wanted = request.match_info["course_id"]
-    course = next((c for c in org.courses if c.id == wanted), None)
+    course = org.courses.get(request.match_info["course_id"])
     if course is None:
-        _reject(404, "Not found.")
-    return course_json(course)
+        _reject(404)
+    return wire.course(course)
 
 
 def _published(request: web.Request, org: _Org) -> Json:
-    _domain(request, org)
+    _check_domain(request, org)
     course_id = request.query.get("course__id")
     rows = [
-        published_json(course, index)
+        wire.published_course(course, index)
         for course, index in org.published.values()
         if course_id is None or course.id == course_id
     ]
-    return _paged(request, rows)
+    return _paged(request, rows, SMALL_PAGE)
+
+
+def _one_published(request: web.Request, org: _Org) -> Json:
+    _check_domain(request, org)
+    found = org.published.get(request.match_info["published_id"])
+    if found is None:
+        _reject(404)
+    return wire.published_course(*found)
 
 
 def _enrollments(request: web.Request, org: _Org) -> Json:
-    _domain(request, org)
+    _check_domain(request, org)
     published_id = request.match_info["published_id"]
     if published_id not in org.published:
-        _reject(404, "Not found.")
-    world = org.tenant.world
-    rows = [
-        _enrollment_json(world, row)
-        for group in org.progress.values()
-        for row in group
-        if row.revision_id == published_id
-    ]
-    return _paged(request, rows)
+        _reject(404)
+    rows = [wire.enrollment(org.world, row) for row in org.enrolled.get(published_id, [])]
+    return _paged(request, rows, LARGE_PAGE)
 
 
 def _progress_of(request: web.Request, org: _Org) -> Json:
     user = org.user(request.match_info["user_id"])
-    world, domain = org.tenant.world, org.tenant.domain
-    rows = [progress_json(world, domain, row) for row in org.progress.get(user.id, [])]
-    return _paged(request, rows)
+    rows = [org.progress_json(row) for row in org.progress.get(user.id, [])]
+    return _paged(request, rows, LARGE_PAGE)
 
 
 def _one_progress(request: web.Request, org: _Org) -> Json:
@@ -376,8 +297,8 @@ def _one_progress(request: web.Request, org: _Org) -> Json:
     wanted = request.match_info["published_id"]
     for row in org.progress.get(user.id, []):
         if row.revision_id == wanted:
-            return progress_json(org.tenant.world, org.tenant.domain, row)
-    _reject(404, "Not found.")
+            return org.progress_json(row)
+    _reject(404)
 
 
 def _ping(request: web.Request, org: _Org) -> None:
@@ -391,6 +312,7 @@ ROUTES: dict[str, Reply] = {
     "/v1/courses": _courses,
     "/v1/courses/{course_id}": _one_course,
     "/v1/domains/{domain}/published-courses": _published,
+    "/v1/domains/{domain}/published-courses/{published_id}": _one_published,
     "/v1/domains/{domain}/published-courses/{published_id}/enrollments": _enrollments,
     "/v1/users/{user_id}/published-courses": _progress_of,
     "/v1/users/{user_id}/published-courses/{published_id}": _one_progress,
@@ -414,18 +336,27 @@ async def _unmatched_routes(request: web.Request, handler: Handler) -> web.Strea
     problem = request.match_info.http_exception
     if problem is None:
         return await handler(request)
-    return web.json_response(skilljar_error_body(problem.status, "Not found."), status=404)
+    if problem.status == 405:
+        message = f'Method "{request.method}" not allowed.'
+        return web.json_response(skilljar_error_body(405, message), status=405)
+    return web.json_response(skilljar_error_body(404, NOT_FOUND), status=404)
 
 
 def build_skilljar_app(tenants: Sequence[SkilljarTenant]) -> web.Application:
-    """The Skilljar emulator as an aiohttp sub-application, mounted at ``/skilljar``.
+    """The Skilljar emulator as an aiohttp sub-application, to mount at ``/skilljar``.
 
     Args:
         tenants: The organisations served; the API key picks one.
 
     Returns:
         An application serving the GET routes of :data:`ROUTES`.
+
+    Raises:
+        ValueError: Two tenants share an API key.
     """
+    if len({t.api_key for t in tenants}) != len(tenants):
+        message = "two Skilljar tenants share an API key"
+        raise ValueError(message)
     orgs = [_Org(tenant) for tenant in tenants]
     app = web.Application(middlewares=[_unmatched_routes])
     for path, reply in ROUTES.items():

@@ -14,6 +14,8 @@ __all__ = ["SkilljarAuth"]
 
 @dataclass(frozen=True, slots=True)
 class SkilljarAuth:
+    """``Authorization: Basic base64("<api_key>:")`` on every call; nothing to renew."""
+
     api_key: SecretStr = field(repr=False)
 
     async def headers(self, session: aiohttp.ClientSession) -> Mapping[str, str]:

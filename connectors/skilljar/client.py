@@ -1,10 +1,11 @@
-"""The Skilljar connector: page-number and cursor paging, per-ID fan-out, course progress.
+"""The Skilljar connector: next-link paging, per-ID fan-out, course progress as progressions.
 
 Skilljar has no batch look-up and no "changed since" filter. Look-ups fan out one call
 per ID, at most ``max_concurrency`` of one connector at once; ``updated_after`` is applied
 to the mapped records after reading. Progressions are read per user (one call returns
 every course of that user), so a page of progressions costs one users page plus one call
-per user on it: the fan-out of one page, never more.
+per user on it: the fan-out of one page, never more. Skilljar deletes for good (no
+tombstones), so ``include_deleted`` changes nothing.
 """
 
 from __future__ import annotations
@@ -12,36 +13,61 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 from pydantic import SecretStr, TypeAdapter
-from yarl import URL
 
 from connectors._http import HttpTransport, RetryPolicy
 from connectors.base import Capabilities, ListQuery, Page
-from connectors.errors import VendorBadResponse, VendorNotFound
+from connectors.errors import (
+    ConnectorError,
+    VendorBadResponse,
+    VendorNotFound,
+    VendorRejectedRequest,
+)
 from connectors.fanout import gather_bounded
 from connectors.model import Course, Progression, Record, Skill, User
+from connectors.pagination import RepeatedTokenError
 from connectors.skilljar import payloads
 from connectors.skilljar.auth import SkilljarAuth
+from connectors.skilljar.error_codes import SKILLJAR_ERRORS, skilljar_error_code
 from connectors.skilljar.mapping import (
+    is_skilljar_id,
     map_course,
     map_progression,
     map_user,
     split_progression_key,
 )
+from connectors.skilljar.paging import (
+    ForeignLinkError,
+    NextLinkPaginator,
+    link_token,
+    token_request,
+)
 
 __all__ = ["SkilljarConnector"]
 
 # Vendor facts this client relies on; shared/vendors/skilljar.md has the sources.
-# UNVERIFIED: Skilljar documents default page sizes (100 or 1000) but no maximum.
+# UNVERIFIED: Skilljar documents default page sizes (100 or 1000) but no maximum; one page
+# of a list asks for at most the smaller default, so what we ask for is what we get.
 MAX_PAGE_SIZE = 100
-# UNVERIFIED: whether `/v1/users?email=` matches case-insensitively; we compare again here.
+# Walks follow `next` to the end, so a lower cap at Skilljar (UNVERIFIED) only costs pages;
+# 1000 is the documented default of the per-user progress and enrolment lists.
+WALK_PAGE_SIZE = 1000
+# No batch endpoint: a loader batch of this many IDs becomes as many calls, `max_concurrency`
+# of them at once.
+MAX_BATCH_SIZE = 100
 MAX_PAGES = 1000  # a walk that has not ended after this many pages is a vendor loop
+# UNVERIFIED: that `course__id` filters published courses (in the spec, not the reference
+# text); we keep only the course's own either way.
+# UNVERIFIED: whether `/v1/users?email=` matches case-insensitively; we compare again here.
+# UNVERIFIED: v1 error bodies beyond the spec's 404; we expect DRF's `{"detail": msg}`
+# and classify its messages by the table in `error_codes.py` (SKILLJAR_ERRORS).
 
 T = TypeVar("T")
+U = TypeVar("U")
 RecordT = TypeVar("RecordT", bound=Record)
 
 
@@ -58,11 +84,31 @@ def _filtered(records: list[RecordT], query: ListQuery) -> list[RecordT]:
     return [r for r in records if r.updated_at is not None and r.updated_at > since]
 
 
+async def _together(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Both at once; a failure is raised once both are done, so neither outlives the call."""
+    one, two = await asyncio.gather(first, second, return_exceptions=True)
+    if isinstance(one, BaseException):
+        raise one
+    if isinstance(two, BaseException):
+        raise two
+    return one, two
+
+
 class SkilljarConnector:
-    """Reads users, courses with their published courses, and course progress from Skilljar."""
+    """Reads users, courses with their published courses, and course progress from Skilljar.
+
+    Args:
+        name: The configured source's name.
+        base_url: Skilljar's API root, e.g. ``https://api.skilljar.com`` (paths add ``/v1``).
+        api_key: The organisation's API key.
+        domain: The domain whose published courses are this source's revisions.
+        max_concurrency: Calls of this connector in flight at once during a fan-out.
+        retry: Backoff of retriable failures.
+        timeout: Time limits of one call.
+    """
 
     kind = "skilljar"
-    capabilities = Capabilities(max_page_size=MAX_PAGE_SIZE, max_batch_size=100)
+    capabilities = Capabilities(max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_BATCH_SIZE)
 
     def __init__(
         self,
@@ -77,14 +123,15 @@ class SkilljarConnector:
     ) -> None:
         self.name = name
         self.tenant = domain
-        self._domain = quote(domain, safe="")
+        self._published_path = f"/v1/domains/{_seg(domain)}/published-courses"
         self._slots = asyncio.Semaphore(max_concurrency)
         self._http = HttpTransport(
             source=name,
             vendor=self.kind,
             base_url=base_url.rstrip("/"),
             auth=SkilljarAuth(api_key),
-            error_code_of=lambda _body: None,
+            error_code_of=skilljar_error_code,
+            vendor_errors=SKILLJAR_ERRORS,
             retry=retry or RetryPolicy(),
             timeout=timeout or aiohttp.ClientTimeout(total=20, connect=5),
         )
@@ -101,18 +148,18 @@ class SkilljarConnector:
     # -- one page at a time ------------------------------------------------------------
 
     async def list_users(self, query: ListQuery, token: str | None, size: int) -> Page[User]:
-        page = await self._users_page(token, size)
-        users = [map_user(item) for item in page.results]
+        page = await self._page("/v1/users", token, size, payloads.USERS_PAGE)
+        users = _filtered([map_user(item) for item in page.results], query)
         total = page.count if query.updated_after is None else None
-        return Page(_filtered(users, query), self._token_of(page.next), total)
+        return Page(users, self._token("/v1/users", page), total)
 
     async def list_courses(self, query: ListQuery, token: str | None, size: int) -> Page[Course]:
-        path, params = self._start("/v1/courses", token, size, {"page": "1"})
-        page = await self._get(path, params, payloads.COURSES_PAGE)
-        published = await self._published()
+        page, published = await _together(
+            self._page("/v1/courses", token, size, payloads.COURSES_PAGE), self._published()
+        )
         courses = [map_course(c, published.get(c.id, [])) for c in page.results]
         total = page.count if query.updated_after is None else None
-        return Page(_filtered(courses, query), self._token_of(page.next), total)
+        return Page(_filtered(courses, query), self._token("/v1/courses", page), total)
 
     async def list_skills(self, query: ListQuery, token: str | None, size: int) -> Page[Skill]:
         return Page([], None, 0)  # Skilljar has labels, not skills
@@ -120,10 +167,10 @@ class SkilljarConnector:
     async def list_progressions(
         self, query: ListQuery, token: str | None, size: int
     ) -> Page[Progression]:
-        page = await self._users_page(token, size)
+        page = await self._page("/v1/users", token, size, payloads.USERS_PAGE)
         grouped = await self.fetch_progressions_of_users([item.user.id for item in page.results])
         rows = [p for group in grouped.values() for p in group]
-        return Page(_filtered(rows, query), self._token_of(page.next))
+        return Page(_filtered(rows, query), self._token("/v1/users", page))
 
     # -- batched look-ups: one call per ID, bounded --------------------------------------
 
@@ -132,9 +179,9 @@ class SkilljarConnector:
         return {key: map_user(item) for key, item in found.items() if item is not None}
 
     async def fetch_courses(self, ids: Sequence[str]) -> Mapping[str, Course]:
-        if not ids:
+        if not any(is_skilljar_id(i) for i in ids):
             return {}
-        found, published = await asyncio.gather(
+        found, published = await _together(
             self._each(ids, lambda i: self._one(f"/v1/courses/{_seg(i)}", payloads.COURSE)),
             self._published(),
         )
@@ -148,16 +195,18 @@ class SkilljarConnector:
         return {}
 
     async def fetch_progressions(self, ids: Sequence[str]) -> Mapping[str, Progression]:
+        parts = {key: split_progression_key(key) for key in ids}
+
         async def one(key: str) -> Progression | None:
-            parts = split_progression_key(key)
-            if parts is None:
-                return None
-            user_id, published_id = parts
+            user_id, published_id = parts[key] or ("", "")
             path = f"/v1/users/{_seg(user_id)}/published-courses/{_seg(published_id)}"
             item = await self._one(path, payloads.PROGRESS)
-            return map_progression(user_id, item) if item is not None else None
+            if item is None or not self._ours(item):
+                return None
+            return map_progression(user_id, item)
 
-        found = await self._each(ids, one)
+        # A key this connector did not issue names nothing: absent without a call.
+        found = await self._each([key for key, p in parts.items() if p], one, check=False)
         return {key: p for key, p in found.items() if p is not None}
 
     async def fetch_users_by_email(self, emails: Sequence[str]) -> Mapping[str, Sequence[User]]:
@@ -166,7 +215,7 @@ class SkilljarConnector:
             users = [map_user(item) for item in items]
             return [u for u in users if u.email is not None and u.email.lower() == email]
 
-        found = await self._each(emails, one)
+        found = await self._each(emails, one, check=False)
         return {email: found.get(email) or [] for email in emails}
 
     async def fetch_progressions_of_users(
@@ -175,73 +224,63 @@ class SkilljarConnector:
         async def one(user_id: str) -> list[Progression]:
             path = f"/v1/users/{_seg(user_id)}/published-courses"
             items = await self._walk(path, {}, payloads.PROGRESS_PAGE, missing_ok=True)
-            domain = self.tenant  # a user's progress spans domains; only ours is this source's
-            return [
-                map_progression(user_id, item)
-                for item in items
-                if item.domain_name in (None, domain)
-            ]
+            return [map_progression(user_id, item) for item in items if self._ours(item)]
 
         found = await self._each(user_ids, one)
-        return {user_id: found.get(user_id) or [] for user_id in dict.fromkeys(user_ids)}
+        return {user_id: found.get(user_id) or [] for user_id in user_ids}
 
     async def fetch_progressions_of_courses(
         self, course_ids: Sequence[str]
     ) -> Mapping[str, Sequence[Progression]]:
-        published = await self._published()
-        wanted = {p.id: course_id for course_id in course_ids for p in published.get(course_id, [])}
-        base = f"/v1/domains/{self._domain}/published-courses"
-        enrolled = await self._each(
-            list(wanted),
-            lambda p: self._walk(f"{base}/{_seg(p)}/enrollments", {}, payloads.ENROLLMENTS_PAGE),
-        )
-        users = list(dict.fromkeys(e.user.id for group in enrolled.values() for e in group or []))
-        progress = await self.fetch_progressions_of_users(users)
+        async def published_of(course_id: str) -> list[payloads.PublishedCourse]:
+            params = {"course__id": course_id}
+            items = await self._walk(self._published_path, params, payloads.PUBLISHED_PAGE)
+            return [p for p in items if p.course.id == course_id]  # in case the filter is not
+
+        async def enrolled_in(published_id: str) -> list[payloads.Enrollment]:
+            path = f"{self._published_path}/{_seg(published_id)}/enrollments"
+            return await self._walk(path, {}, payloads.ENROLLMENTS_PAGE, missing_ok=True)
+
+        published = await self._each(course_ids, published_of)
+        wanted = {p.id: p.course.id for group in published.values() for p in group}
+        enrolled = await self._each(list(wanted), enrolled_in)
+        users = [e.user.id for group in enrolled.values() for e in group]
+        progress = await self.fetch_progressions_of_users(list(dict.fromkeys(users)))
         grouped: dict[str, list[Progression]] = defaultdict(list)
         for rows in progress.values():
             for row in rows:
                 if row.revision_id in wanted:
                     grouped[wanted[row.revision_id]].append(row)
-        return {course_id: grouped.get(course_id, []) for course_id in dict.fromkeys(course_ids)}
+        return {course_id: grouped.get(course_id, []) for course_id in course_ids}
 
     # -- plumbing --------------------------------------------------------------------------
 
-    async def _users_page(
-        self, token: str | None, size: int
-    ) -> payloads.SkilljarPage[payloads.UserItem]:
-        path, params = self._start("/v1/users", token, size, {})
-        return await self._get(path, params, payloads.USERS_PAGE)
+    def _error(self, cls: type[ConnectorError], detail: str, path: str) -> ConnectorError:
+        return self._http.error(cls, detail, method="GET", path=path)
 
-    def _start(
-        self, path: str, token: str | None, size: int, first: Mapping[str, str]
-    ) -> tuple[str, dict[str, str]]:
-        if token is not None:
-            return self._split(token)
-        return path, {**first, "page_size": str(max(1, min(size, MAX_PAGE_SIZE)))}
+    def _ours(self, item: payloads.Progress) -> bool:
+        """A user's progress spans every domain; only the configured one is this source's."""
+        return item.domain_name in (None, self.tenant)
 
-    def _token_of(self, next_url: str | None) -> str | None:
-        """A ``next`` link as our token: only ever a path below the configured base URL."""
-        if not next_url:
-            return None
-        base = URL(self._http.base_url)
-        link = URL(next_url)
-        if (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port) or not (
-            link.path.startswith(base.path.rstrip("/") + "/")
-        ):
-            raise self._http.error(VendorBadResponse, "next link points outside the API")
-        return str(link.relative())[len(base.path.rstrip("/")) :]
+    async def _page(self, path: str, token: str | None, size: int, adapter: TypeAdapter[T]) -> T:
+        if token is None:
+            params = {"page_size": str(max(1, min(size, MAX_PAGE_SIZE)))}
+            return await self._http.get_model(path, params, adapter)
+        try:
+            token_path, params = token_request(path, token)
+        except ForeignLinkError as exc:
+            raise self._error(VendorRejectedRequest, str(exc), path) from exc
+        return await self._http.get_model(token_path, params, adapter)
 
-    @staticmethod
-    def _split(token: str) -> tuple[str, dict[str, str]]:
-        link = URL(token)
-        return link.path, dict(link.query)
-
-    async def _get(self, path: str, params: Mapping[str, str], adapter: TypeAdapter[T]) -> T:
-        return await self._http.get_model(path, params, adapter)
+    def _token(self, path: str, page: payloads.SkilljarPage[Any]) -> str | None:
+        try:
+            return link_token(self._http.base_url, path, page.next)
+        except ForeignLinkError as exc:
+            raise self._error(VendorBadResponse, str(exc), path) from exc
 
     async def _one(self, path: str, adapter: TypeAdapter[T]) -> T | None:
         try:
-            return await self._get(path, {}, adapter)
+            return await self._http.get_model(path, None, adapter)
         except VendorNotFound:
             return None
 
@@ -254,36 +293,41 @@ class SkilljarConnector:
         missing_ok: bool = False,
     ) -> list[T]:
         """Every item of a list, following ``next`` links (checked) to the last page."""
+        paginator = NextLinkPaginator(self._http.base_url, path)
         items: list[T] = []
-        current: tuple[str, Mapping[str, str]] = (path, {**params, "page_size": str(MAX_PAGE_SIZE)})
-        seen: set[str] = set()
+        first = {**params, "page_size": str(WALK_PAGE_SIZE)}
+        current: tuple[str, Mapping[str, str]] = (path, first)
         for _ in range(MAX_PAGES):
             try:
-                page = await self._get(*current, adapter)
+                page = await self._http.get_model(*current, adapter)
             except VendorNotFound:
                 if missing_ok and not items:
                     return []
                 raise
             items.extend(page.results)
-            token = self._token_of(page.next)
+            try:
+                token = paginator.next_token(page)
+            except (ForeignLinkError, RepeatedTokenError) as exc:
+                raise self._error(VendorBadResponse, str(exc), path) from exc
             if token is None:
                 return items
-            if token in seen:
-                raise self._http.error(VendorBadResponse, "pagination link repeated", path=path)
-            seen.add(token)
-            current = self._split(token)
-        raise self._http.error(VendorBadResponse, "pagination did not end", path=path)
+            current = token_request(path, token)
+        raise self._error(VendorBadResponse, "pagination did not end", path)
 
     async def _published(self) -> dict[str, list[payloads.PublishedCourse]]:
         """The domain's published courses, by course: the revisions of every course."""
-        path = f"/v1/domains/{self._domain}/published-courses"
         grouped: dict[str, list[payloads.PublishedCourse]] = defaultdict(list)
-        for published in await self._walk(path, {}, payloads.PUBLISHED_PAGE):
+        for published in await self._walk(self._published_path, {}, payloads.PUBLISHED_PAGE):
             grouped[published.course.id].append(published)
         return grouped
 
-    async def _each(self, keys: Sequence[str], call: Callable[[str], Awaitable[T]]) -> dict[str, T]:
-        """``call(key)`` for every distinct key, at most ``max_concurrency`` at once."""
-        unique = list(dict.fromkeys(keys))
+    async def _each(
+        self, keys: Sequence[str], call: Callable[[str], Awaitable[T]], *, check: bool = True
+    ) -> dict[str, T]:
+        """``call(key)`` for every distinct key, at most ``max_concurrency`` at once.
+
+        With ``check``, keys that cannot be Skilljar IDs are left out without a call.
+        """
+        unique = [k for k in dict.fromkeys(keys) if not check or is_skilljar_id(k)]
         results = await gather_bounded(self._slots, [call(key) for key in unique])
         return dict(zip(unique, results, strict=True))

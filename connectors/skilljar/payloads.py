@@ -1,15 +1,27 @@
-"""Skilljar v1 JSON as pydantic models; unknown fields are ignored, spellings are Skilljar's."""
+"""Skilljar v1 JSON as pydantic models; unknown fields are ignored, spellings are Skilljar's.
+
+Top-level records keep the item exactly as received in :attr:`Item.raw`, so the mapping
+can hand it on as ``remote_data`` while the models only declare what the mapping reads.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    TypeAdapter,
+    model_validator,
+)
 
 __all__ = [
     "COURSE",
     "COURSES_PAGE",
+    "ENROLLMENTS_PAGE",
     "PROGRESS",
     "PROGRESS_PAGE",
     "PUBLISHED_PAGE",
@@ -19,6 +31,9 @@ __all__ = [
     "CourseProgress",
     "CourseRef",
     "Enrollment",
+    "EnrollmentState",
+    "ErrorBody",
+    "Item",
     "Person",
     "Progress",
     "PublishedCourse",
@@ -31,6 +46,25 @@ T = TypeVar("T")
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Item(Payload):
+    """A record as a list or look-up returns it, with the received JSON kept verbatim."""
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_raw(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        item = handler(data)
+        if isinstance(data, dict):
+            item._raw = dict(data)
+        return item
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The JSON object this record was read from (a shallow copy)."""
+        return dict(self._raw)
 
 
 class SkilljarPage(Payload, Generic[T]):
@@ -53,14 +87,18 @@ class Person(Payload):
     last_name: str | None = None
 
 
-class UserItem(Payload):
+class UserItem(Item):
+    """A ``/v1/users`` item; ``inactive_at`` null means the user is active."""
+
     user: Person
     signed_up_at: datetime | None = None
     latest_activity: datetime | None = None
     inactive_at: datetime | None = None
 
 
-class Course(Payload):
+class Course(Item):
+    """A course as authored; it is published to domains as published courses."""
+
     id: str
     title: str | None = None
     short_description: str | None = None
@@ -75,14 +113,18 @@ class CourseRef(Payload):
     required_lesson_count: int | None = None
 
 
-class PublishedCourse(Payload):
+class PublishedCourse(Item):
+    """A course made available on one domain."""
+
     id: str
     course: CourseRef
     course_url: str | None = None
     hidden: bool | None = None
 
 
-class Enrollment(Payload):
+class Enrollment(Item):
+    """An enrolment in a published course (no progress data)."""
+
     id: str | None = None
     user: Person
     active: bool | None = None
@@ -100,16 +142,30 @@ class CourseProgress(Payload):
 
 
 class EnrollmentState(Payload):
+    enrollment_id: str | None = None
     active: bool | None = None
 
 
-class Progress(Payload):
+class Progress(Item):
+    """A ``/v1/users/{user_id}/published-courses`` item: one user in one published course."""
+
     published_course_id: str
     domain_name: str | None = None
     enrolled_at: datetime | None = None
     course: CourseRef
     course_progress: CourseProgress | None = None
     all_enrollments: list[EnrollmentState] = []
+
+
+class ErrorItem(Payload):
+    code: str | None = None
+
+
+class ErrorBody(Payload):
+    """DRF's ``{"detail": …}``; ``errors[].code`` in case v1 ever answers like v2 does."""
+
+    detail: str | None = None
+    errors: list[ErrorItem] = []
 
 
 USER = TypeAdapter(UserItem)
