@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from connectors.sandbox import Emulator, KomboTenant, generate_world
 from connectors.settings import SourceSettings
 from graph.config import CacheSettings
-from tests.cache.helpers import RedisServer, serve
-from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source
+from tests.cache.helpers import RedisServer
+from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source, run_server
 
 
 @dataclass
@@ -61,11 +61,11 @@ async def _measure(
             client = redis.client()
             client.flushall()
             client.close()
-        async with serve(sources, cache) as server:
+        async with run_server(sources, cache) as server:
             calls, seconds = await _timed(server, emulator, first)
         cold.calls.append(calls)
         cold.seconds.append(seconds)
-    async with serve(sources, cache) as server:
+    async with run_server(sources, cache) as server:
         await _timed(server, emulator, first)  # fill the cache
         for _ in range(runs):
             calls, seconds = await _timed(server, emulator, first)
@@ -82,7 +82,7 @@ async def _floor(
     latency, emulator.latency_seconds = emulator.latency_seconds, 0.0
     floor = Figures([], [])
     try:
-        async with serve(sources, CacheSettings(backend="none")) as server:
+        async with run_server(sources, CacheSettings(backend="none")) as server:
             await _timed(server, emulator, first)
             for _ in range(runs):
                 calls, seconds = await _timed(server, emulator, first)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from connectors.settings import (
     StackOneSettings,
 )
 from graph.app import create_app
-from graph.config import AppConfig
+from graph.config import AppConfig, CacheSettings
 
 __all__ = [
     "CANONICAL_QUERY",
@@ -139,9 +140,19 @@ class GraphQLServer:
 
 
 @asynccontextmanager
-async def run_server(sources: Sequence[SourceSettings]) -> AsyncIterator[GraphQLServer]:
-    """The real app under uvicorn on a free loopback port, for the duration of the block."""
-    config = AppConfig(sources=list(sources))
+async def run_server(
+    sources: Sequence[SourceSettings],
+    cache: CacheSettings | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIterator[GraphQLServer]:
+    """The real app under uvicorn on a free loopback port, for the duration of the block.
+
+    Args:
+        sources: The configured sources.
+        cache: ``[cache]``; the default (memory) when None.
+        clock: The cache's clock, so tests can age entries without sleeping.
+    """
+    config = AppConfig(sources=list(sources), cache=cache or CacheSettings())
     # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on for accepted
     # connections, and every request then waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -149,7 +160,9 @@ async def run_server(sources: Sequence[SourceSettings]) -> AsyncIterator[GraphQL
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), log_level="warning", lifespan="on", access_log=False)
+        uvicorn.Config(
+            create_app(config, clock=clock), log_level="warning", lifespan="on", access_log=False
+        )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
-import aiohttp
 import redis
-import uvicorn
 
-from connectors.settings import SourceSettings
-from graph.app import create_app
-from graph.config import AppConfig, CacheSettings
-from tests.harness import GraphQLServer
-
-__all__ = ["FakeClock", "RedisServer", "free_port", "redis_missing_reason", "serve"]
+__all__ = ["FakeClock", "RedisServer", "free_port", "redis_missing_reason"]
 
 
 def free_port() -> int:
@@ -99,36 +88,3 @@ class RedisServer:
         if process is not None:
             process.terminate()
             process.wait(timeout=10)
-
-
-@asynccontextmanager
-async def serve(
-    sources: Sequence[SourceSettings],
-    cache: CacheSettings | None = None,
-    clock: Any = time.time,
-) -> AsyncIterator[GraphQLServer]:
-    """The real app under uvicorn on a free loopback port, with ``cache`` and ``clock``."""
-    config = AppConfig(sources=list(sources), cache=cache or CacheSettings())
-    app = create_app(config, clock=clock)
-    # IPPROTO_TCP, not the default 0: asyncio only sets TCP_NODELAY on sockets that say
-    # they are TCP, and without it every response waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "server did not start"
-        async with aiohttp.ClientSession() as session:
-            yield GraphQLServer(f"http://127.0.0.1:{port}", session)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()

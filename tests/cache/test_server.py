@@ -15,8 +15,8 @@ from connectors.settings import KomboSettings
 from graph.cli import main
 from graph.config import CacheSettings
 from tests.cache.conftest import ACME_KEY, GLOBEX_KEY, REDIS_PASSWORD
-from tests.cache.helpers import FakeClock, RedisServer, serve
-from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source
+from tests.cache.helpers import FakeClock, RedisServer
+from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source, run_server
 
 ENDPOINTS = ["/lms/users", "/lms/course-progressions", "/lms/courses"]
 SOURCES_QUERY = "{ sources { name cache { hits misses staleServed } } }"
@@ -55,7 +55,7 @@ def calls(emulator: Emulator) -> dict[str, int]:
 async def test_a_warm_canonical_query_makes_no_upstream_call(
     cache: CacheSettings, emulator: Emulator, acme: KomboTenant
 ) -> None:
-    async with serve([source(emulator, acme)], cache) as server:
+    async with run_server([source(emulator, acme)], cache) as server:
         emulator.clear_requests()
         cold = await canonical(server)
         assert all(count >= 1 for count in calls(emulator).values())
@@ -70,7 +70,7 @@ async def test_sources_with_colliding_ids_never_see_each_others_entries(
     first = acme.world.users[0]
     assert first.id == globex.world.users[0].id
     sources = [source(emulator, acme), source(emulator, globex, "globex")]
-    async with serve(sources, cache) as server:
+    async with run_server(sources, cache) as server:
         for _ in range(2):  # cold, then from the cache
             for name, prefix in [("acme", ""), ("globex", "Globex-")]:
                 global_id = to_base64("User", f"{name}:{first.id}")
@@ -87,10 +87,10 @@ async def test_a_source_pointed_at_another_tenant_does_not_read_the_old_entries(
     cache = redis_cache(redis_server)
     first = acme.world.users[0]
     variables = {"source": "acme", "id": to_base64("User", f"acme:{first.id}")}
-    async with serve([source(emulator, acme)], cache) as server:
+    async with run_server([source(emulator, acme)], cache) as server:
         assert (await server.data(NAMES_QUERY, variables))["user"]["firstName"] == first.first_name
     emulator.clear_requests()
-    async with serve([source(emulator, globex)], cache) as server:
+    async with run_server([source(emulator, globex)], cache) as server:
         data = await server.data(NAMES_QUERY, variables)
     assert data["user"]["firstName"] == "Globex-" + first.first_name
     assert emulator.count(path="/lms/users") >= 1
@@ -100,7 +100,7 @@ async def test_redis_holds_no_credential_in_any_key_or_value(
     redis_server: RedisServer, emulator: Emulator, acme: KomboTenant, globex: KomboTenant
 ) -> None:
     sources = [source(emulator, acme), source(emulator, globex, "globex")]
-    async with serve(sources, redis_cache(redis_server)) as server:
+    async with run_server(sources, redis_cache(redis_server)) as server:
         await canonical(server)
         await server.data(NAMES_QUERY, {"source": "globex", "id": to_base64("User", "globex:x")})
         await server.data('{ person(email: "nobody@example.com") { email } }')
@@ -119,7 +119,7 @@ async def test_redis_holds_no_credential_in_any_key_or_value(
 async def test_concurrent_identical_requests_share_one_vendor_call_per_endpoint(
     cache: CacheSettings, emulator: Emulator, acme: KomboTenant
 ) -> None:
-    async with serve([source(emulator, acme)], cache) as server:
+    async with run_server([source(emulator, acme)], cache) as server:
         emulator.latency_seconds = 0.3  # long enough for every request to join in flight
         emulator.clear_requests()
         results = await asyncio.gather(*(canonical(server) for _ in range(20)))
@@ -132,7 +132,7 @@ async def test_a_failing_source_is_answered_from_expired_entries_within_the_wind
 ) -> None:
     clock = FakeClock()
     cache = CacheSettings(ttl_seconds=60, stale_if_error_seconds=600)
-    async with serve([source(emulator, acme)], cache, clock) as server:
+    async with run_server([source(emulator, acme)], cache, clock) as server:
         warm = await canonical(server)
         emulator.inject_fault("kombo", status=503, times=None)
         clock.advance(61)  # every entry expired, well within the window
@@ -166,7 +166,7 @@ async def test_redis_stopping_mid_run_falls_back_to_the_vendor_with_one_warning(
     redis_server = RedisServer(password="mid-run-password")
     redis_server.start()
     try:
-        async with serve([source(emulator, acme)], redis_cache(redis_server)) as server:
+        async with run_server([source(emulator, acme)], redis_cache(redis_server)) as server:
             warm = await canonical(server)
             emulator.clear_requests()
             assert await canonical(server) == warm
@@ -186,7 +186,7 @@ async def test_redis_stopping_mid_run_falls_back_to_the_vendor_with_one_warning(
 async def test_corrupt_entries_are_read_from_the_vendor_again(
     redis_server: RedisServer, emulator: Emulator, acme: KomboTenant
 ) -> None:
-    async with serve([source(emulator, acme)], redis_cache(redis_server)) as server:
+    async with run_server([source(emulator, acme)], redis_cache(redis_server)) as server:
         warm = await canonical(server)
         client = redis_server.client()
         for key in client.scan_iter(match="lms-graph:*"):
@@ -209,7 +209,7 @@ async def test_cache_clear_removes_only_the_named_sources_keys(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sources = [source(emulator, acme), source(emulator, globex, "globex")]
-    async with serve(sources, redis_cache(redis_server)) as server:
+    async with run_server(sources, redis_cache(redis_server)) as server:
         for name in ("acme", "globex"):
             await server.data(NAMES_QUERY, {"source": name, "id": to_base64("User", f"{name}:x")})
     client = redis_server.client()
@@ -246,7 +246,7 @@ def test_cache_clear_explains_the_memory_backend(capsys: pytest.CaptureFixture[s
 async def test_the_sources_query_counts_hits_and_misses(
     cache: CacheSettings, emulator: Emulator, acme: KomboTenant
 ) -> None:
-    async with serve([source(emulator, acme)], cache) as server:
+    async with run_server([source(emulator, acme)], cache) as server:
         await canonical(server)
         cold = (await server.data(SOURCES_QUERY))["sources"][0]["cache"]
         await canonical(server)
@@ -260,7 +260,7 @@ async def test_the_sources_query_counts_hits_and_misses(
 async def test_without_a_cache_every_query_goes_to_the_vendor(
     emulator: Emulator, acme: KomboTenant
 ) -> None:
-    async with serve([source(emulator, acme)], CacheSettings(backend="none")) as server:
+    async with run_server([source(emulator, acme)], CacheSettings(backend="none")) as server:
         emulator.clear_requests()
         await canonical(server)
         await canonical(server)
