@@ -38,6 +38,7 @@ __all__ = [
     "SourceFailure",
     "SourceList",
     "Sourced",
+    "gather_sources",
     "merged_slice",
     "slice_list",
 ]
@@ -217,6 +218,24 @@ class _Read(Generic[RecordT]):
     counted: bool = False
 
 
+async def gather_sources(
+    calls: Sequence[tuple[str, Awaitable[T]]],
+) -> tuple[list[tuple[str, T]], list[SourceFailure]]:
+    """Await ``(source, call)`` pairs together: the answers, in order, and the sources
+    that failed with a ConnectorError (anything else is a bug and is raised)."""
+    results = await asyncio.gather(*(call for _, call in calls), return_exceptions=True)
+    answered: list[tuple[str, T]] = []
+    failures: list[SourceFailure] = []
+    for (source, _), result in zip(calls, results, strict=True):
+        if isinstance(result, ConnectorError):
+            failures.append(SourceFailure(source, result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            answered.append((source, result))
+    return answered, failures
+
+
 async def _read_source(item: SourceList[RecordT], position: Position, count: int) -> _Read[RecordT]:
     """Up to ``count`` items from ``position`` on, each with the position just after it,
     and the position after everything read (past trailing empty pages)."""
@@ -247,28 +266,23 @@ async def _forward(
     lists: Sequence[SourceList[RecordT]], state: _State, count: int, scope: str
 ) -> tuple[list[tuple[str, Sourced[RecordT]]], _State, list[SourceFailure]]:
     """The next ``count`` merged items after ``state``, round-robin over the sources."""
-    active = [item for item in lists if state.positions[item.source] is not None]
-    results = await asyncio.gather(
-        *(_read_source(item, state.positions[item.source], count) for item in active),
-        return_exceptions=True,
+    reads, failures = await gather_sources(
+        [
+            (item.source, _read_source(item, position, count))
+            for item in lists
+            if (position := state.positions[item.source]) is not None
+        ]
     )
+    state = state.copy()
     buffers: dict[str, deque[tuple[RecordT, Position]]] = {}
     ends: dict[str, Position] = {}
-    failures: list[SourceFailure] = []
-    for item, result in zip(active, results, strict=True):
-        if isinstance(result, ConnectorError):
-            failures.append(SourceFailure(item.source, result))
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            buffers[item.source], ends[item.source] = deque(result.taken), result.end
+    for source, read in reads:
+        buffers[source], ends[source] = deque(read.taken), read.end
+        if read.counted:
+            state.totals[source] = read.total
+    for failure in failures:
+        state.totals[failure.source] = None  # its count is unknown
     edges: list[tuple[str, Sourced[RecordT]]] = []
-    state = state.copy()
-    for item, result in zip(active, results, strict=True):
-        if isinstance(result, _Read) and result.counted:
-            state.totals[item.source] = result.total
-        elif not isinstance(result, _Read):
-            state.totals[item.source] = None  # failed: its count is unknown
     names = [item.source for item in lists]
     while len(edges) < count and any(buffers.values()):
         name = names[state.turn % len(names)]

@@ -8,16 +8,14 @@ fails is reported next to the accounts the others found.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from connectors.errors import ConnectorError
 from connectors.model import Progression, User
 from resolvers.context import Context
 from resolvers.errors import InvalidArgumentError
-from resolvers.paging import Sourced, SourceFailure
+from resolvers.paging import Sourced, gather_sources
 
 __all__ = ["MAX_EMAIL_LENGTH", "Person", "find_person", "normalise_email", "person_progressions"]
 
@@ -45,16 +43,7 @@ async def _per_source(
     context: Context, calls: Sequence[tuple[str, Awaitable[T]]], path: tuple[str | int, ...]
 ) -> list[tuple[str, T]]:
     """Await ``(source, call)`` pairs together; failed sources are reported, not raised."""
-    results = await asyncio.gather(*(call for _, call in calls), return_exceptions=True)
-    answered: list[tuple[str, T]] = []
-    failures: list[SourceFailure] = []
-    for (source, _), result in zip(calls, results, strict=True):
-        if isinstance(result, ConnectorError):
-            failures.append(SourceFailure(source, result))
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            answered.append((source, result))
+    answered, failures = await gather_sources(calls)
     context.report(failures, path)
     return answered
 
