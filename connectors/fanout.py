@@ -1,4 +1,4 @@
-"""Per-ID calls for a vendor without batch look-ups, at most N of them in flight."""
+"""Splitting look-ups into vendor calls: batches of IDs, and bounded per-ID fan-out."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
-__all__ = ["gather_bounded"]
+__all__ = ["distinct_chunks", "gather_bounded"]
 
 T = TypeVar("T")
+
+
+def distinct_chunks(ids: Sequence[str], size: int) -> list[Sequence[str]]:
+    """The distinct IDs, in the order given, in batches of at most ``size``."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
 async def gather_bounded(slots: asyncio.Semaphore, calls: Sequence[Awaitable[T]]) -> list[T]:

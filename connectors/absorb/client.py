@@ -23,7 +23,6 @@ from connectors.absorb import payloads
 from connectors.absorb.auth import AbsorbKeyAuth, AbsorbTokenAuth
 from connectors.absorb.filters import (
     absorb_datetime,
-    chunks,
     edited_after,
     email_filter,
     guids,
@@ -39,7 +38,7 @@ from connectors.errors import (
     VendorRateLimited,
     VendorRejectedRequest,
 )
-from connectors.fanout import gather_bounded
+from connectors.fanout import distinct_chunks, gather_bounded
 from connectors.model import Course, Progression, Record, Skill, User
 
 __all__ = ["ABSORB_ERRORS", "AbsorbConnector", "absorb_error_code"]
@@ -329,7 +328,7 @@ class AbsorbConnector:
             return [mapper(item) async for item in self._walk(path, params, adapter)]
 
         unique = list(dict.fromkeys(keys))
-        calls = [one(chunk) for chunk in chunks(unique, MAX_IDS_PER_FILTER)]
+        calls = [one(chunk) for chunk in distinct_chunks(unique, MAX_IDS_PER_FILTER)]
         return [record for group in await gather_bounded(self._slots, calls) for record in group]
 
     async def _bulk(self, user_ids: Sequence[str]) -> dict[str, list[Progression]]:
@@ -339,7 +338,7 @@ class AbsorbConnector:
             params = MultiDict(("userIds", user_id) for user_id in chunk)
             return await self._get(BULK_ENROLLMENTS_PATH, params, payloads.ENROLLMENTS)
 
-        calls = [one(chunk) for chunk in chunks(guids(user_ids), MAX_USERS_PER_BULK)]
+        calls = [one(chunk) for chunk in distinct_chunks(guids(user_ids), MAX_USERS_PER_BULK)]
         grouped: dict[str, list[Progression]] = defaultdict(list)
         for group in await gather_bounded(self._slots, calls):
             for enrollment in filter(is_current, group):

@@ -7,12 +7,11 @@ and checking the shape first means no input can change the meaning of a filter.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 __all__ = [
     "absorb_datetime",
-    "chunks",
     "edited_after",
     "email_filter",
     "guids",
@@ -39,10 +38,6 @@ def string_literal(value: str) -> str:
 def guids(ids: Iterable[str]) -> list[str]:
     """The distinct IDs that are GUIDs, in the order given (others cannot exist in Absorb)."""
     return [i for i in dict.fromkeys(ids) if _GUID.fullmatch(i)]
-
-
-def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def id_filter(ids: Iterable[str]) -> str:

@@ -20,6 +20,7 @@ from connectors.errors import (
     VendorRejectedRequest,
     VendorUnavailable,
 )
+from connectors.fanout import distinct_chunks
 from connectors.kombo import payloads
 from connectors.kombo.auth import KomboAuth
 from connectors.kombo.mapping import map_course, map_progression, map_skill, map_user
@@ -68,11 +69,6 @@ def kombo_timestamp(moment: datetime) -> str:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _chunks(ids: Sequence[str], size: int) -> list[Sequence[str]]:
-    unique = list(dict.fromkeys(ids))
-    return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
 class KomboConnector:
@@ -156,7 +152,7 @@ class KomboConnector:
 
     async def fetch_users_by_email(self, emails: Sequence[str]) -> Mapping[str, Sequence[User]]:
         found: dict[str, list[User]] = {email: [] for email in emails}
-        for chunk in _chunks(emails, MAX_IDS_PER_CALL):
+        for chunk in distinct_chunks(emails, MAX_IDS_PER_CALL):
             params = {"work_emails": ",".join(chunk)}
             async for item in self._walk("/lms/users", params, payloads.USERS_PAGE):
                 user = map_user(item)
@@ -239,7 +235,7 @@ class KomboConnector:
         mapper: Callable[[PayloadT], RecordT],
     ) -> dict[str, RecordT]:
         found: dict[str, RecordT] = {}
-        for chunk in _chunks(ids, MAX_IDS_PER_CALL):
+        for chunk in distinct_chunks(ids, MAX_IDS_PER_CALL):
             # Deleted records are still records: a look-up by ID should find them.
             params = {"ids": ",".join(chunk), "include_deleted": "true"}
             async for item in self._walk(path, params, adapter):
@@ -254,7 +250,7 @@ class KomboConnector:
         keys_of: Callable[[Progression], list[str]],
     ) -> dict[str, list[Progression]]:
         grouped: dict[str, list[Progression]] = defaultdict(list)
-        for chunk in _chunks(keys, MAX_IDS_PER_CALL):
+        for chunk in distinct_chunks(keys, MAX_IDS_PER_CALL):
             params = {filter_name: ",".join(chunk)}
             async for item in self._walk(
                 "/lms/course-progressions", params, payloads.PROGRESSIONS_PAGE
