@@ -14,16 +14,19 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from connectors.base import Connector
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import build_connector
-from graph.config import AppConfig, EmulatorSettings
+from graph.config import AppConfig, EmulatorSettings, ServerSettings
+from graph.documents import DocumentRegistry
+from graph.http import GraphQLOverHTTP
 from graph.schema import schema
 from resolvers.cache import CachedConnector, Clock, collect_stale_notices
 from resolvers.context import Context
@@ -38,9 +41,9 @@ class _State:
     registry: SourceRegistry | None = None
 
 
-class GraphQLEndpoint(GraphQL[Context, None]):
-    def __init__(self, state: _State) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+class GraphQLEndpoint(GraphQLOverHTTP):
+    def __init__(self, state: _State, documents: DocumentRegistry) -> None:
+        super().__init__(schema, documents)
         self._state = state
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -86,18 +89,59 @@ def _connectors(config: AppConfig, stack: AsyncExitStack, clock: Clock) -> list[
     return [CachedConnector(c, store, policy, clock=clock) for c in connectors]
 
 
+def _cors(settings: ServerSettings) -> list[Middleware]:
+    """Starlette's CORS middleware for ``[server] cors_allow_origins``; none when empty."""
+    if not settings.cors_allow_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_exact_origins(),
+            allow_origin_regex=settings.cors_origin_regex(),
+            allow_methods=["GET", "POST"],
+            # Clients add their own (Apollo's apollographql-client-name …); the origin
+            # list, not the header list, is the guard.
+            allow_headers=["*"],
+            allow_credentials=settings.cors_allow_credentials,
+            max_age=settings.cors_max_age_seconds,
+        )
+    ]
+
+
+def _documents(config: AppConfig) -> DocumentRegistry:
+    """The persisted-document registry; manifests are read and validated now, so a bad
+    one stops the start (:class:`~graph.config.ConfigError`)."""
+    graphql_schema = schema._schema
+    manifests = config.documents.load_manifests(graphql_schema)
+    return DocumentRegistry(
+        config.documents_store(), graphql_schema, config.documents.policy(), manifests
+    )
+
+
 def create_app(config: AppConfig, *, clock: Clock = time.time) -> Starlette:
     """The server for ``config``; nothing is opened until the ASGI lifespan starts.
 
     Args:
         config: The loaded configuration.
         clock: Seconds since the epoch, as the cache reads them (tests move it).
+
+    Raises:
+        ConfigError: a ``[documents]`` manifest cannot be read or holds an invalid document.
     """
     state = _State()
+    documents = _documents(config)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(documents.store.close)
+            logger.info(
+                "documents: mode %s, APQ %s, %d from manifests, stored in %s",
+                config.documents.mode.value,
+                "on" if config.documents.apq else "off",
+                documents.manifest_count,
+                documents.store.description,
+            )
             if config.emulator is not None:
                 emulator = await _start_emulator(config.emulator)
                 stack.push_async_callback(emulator.stop)
@@ -114,7 +158,8 @@ def create_app(config: AppConfig, *, clock: Clock = time.time) -> Starlette:
         routes=[
             Route("/", home),
             Route("/healthz", healthz),
-            Route("/graphql", GraphQLEndpoint(state)),
+            Route("/graphql", GraphQLEndpoint(state, documents)),
         ],
+        middleware=_cors(config.server),
         lifespan=lifespan,
     )

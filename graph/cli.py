@@ -1,4 +1,5 @@
-"""``lms-graph``: serve the API, print the demo config, export the schema, clear the cache."""
+"""``lms-graph``: serve the API, print the demo config, export the schema, clear the cache,
+register persisted documents."""
 
 from __future__ import annotations
 
@@ -46,6 +47,23 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("LMS_GRAPH_CONFIG"),
         help="TOML config file (default: $LMS_GRAPH_CONFIG, else the embedded demo)",
     )
+    documents = commands.add_parser("documents", help="manage trusted persisted documents")
+    documents_commands = documents.add_subparsers(dest="documents_command", required=True)
+    add = documents_commands.add_parser(
+        "add",
+        help="register documents: Apollo manifests, Relay persisted_queries.json maps, "
+        "or .graphql files",
+    )
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    listing = documents_commands.add_parser(
+        "list", help="print the registered documents (manifests and the shared store)"
+    )
+    for command in (add, listing):
+        command.add_argument(
+            "--config",
+            default=os.environ.get("LMS_GRAPH_CONFIG"),
+            help="TOML config file (default: $LMS_GRAPH_CONFIG, else the embedded demo)",
+        )
     return parser
 
 
@@ -80,13 +98,19 @@ def _clear_cache(config: AppConfig, source: str | None) -> int:
     return 0
 
 
-def _serve(config: AppConfig, host: str, port: int, log_level: str) -> None:
+def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
     import uvicorn
 
     from graph.app import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(config), host=host, port=port, log_level=log_level)
+    try:
+        app = create_app(config)
+    except ConfigError as exc:
+        print(f"lms-graph: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,8 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "cache":
         return _clear_cache(config, args.source)
-    _serve(config, args.host, args.port, args.log_level)
-    return 0
+    if args.command == "documents":
+        from graph.documents_cli import add_documents, list_documents
+
+        if args.documents_command == "add":
+            return add_documents(config, args.files)
+        return list_documents(config)
+    return _serve(config, args.host, args.port, args.log_level)
 
 
 if __name__ == "__main__":

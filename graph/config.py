@@ -7,11 +7,13 @@ the setting and the problem, never a value (a value may be a secret).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from graphql import GraphQLSchema
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -25,7 +27,14 @@ from pydantic import (
 
 from connectors.model import EntityKind
 from connectors.settings import SourceSettings
-from resolvers.cache import CachePolicy, CacheStore, create_store
+from graph.documents import (
+    ApqPolicy,
+    DocumentMode,
+    InvalidDocumentError,
+    PersistedDocument,
+    read_manifest,
+)
+from resolvers.cache import CachePolicy, CacheStore, MemoryStore, create_store
 
 __all__ = [
     "DEMO_CONFIG",
@@ -33,7 +42,9 @@ __all__ = [
     "CacheSettings",
     "CacheTtlSettings",
     "ConfigError",
+    "DocumentsSettings",
     "EmulatorSettings",
+    "ServerSettings",
     "demo_config",
     "load_config",
     "parse_config",
@@ -126,6 +137,82 @@ class CacheSettings(StrictModel):
         )
 
 
+#: An origin with ``*`` as its port (``http://localhost:*``) allows every port of that host.
+_WILDCARD_PORT = re.compile(r"^(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\*$")
+_ORIGIN = re.compile(r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
+
+
+def _origin(value: Any) -> Any:
+    if value == "*" or not isinstance(value, str):
+        return value
+    if not (_ORIGIN.match(value) or _WILDCARD_PORT.match(value)):
+        raise ValueError(
+            f"{value!r} is not an origin: scheme://host[:port] without a path, "
+            'port * for any port, or "*" for every origin'
+        )
+    return value
+
+
+Origin = Annotated[str, BeforeValidator(_origin)]
+
+
+class ServerSettings(StrictModel):
+    """``[server]``: the HTTP edge."""
+
+    # -- CORS (README, "Clients"): which browser origins may call the API.
+    cors_allow_origins: list[Origin] = []
+    cors_allow_credentials: bool = False
+    cors_max_age_seconds: int = Field(default=600, ge=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _no_credentials_for_everyone(self) -> ServerSettings:
+        if self.cors_allow_credentials and "*" in self.cors_allow_origins:
+            raise ValueError(
+                'cors_allow_credentials = true cannot be used with "*" in cors_allow_origins: '
+                "list the origins"
+            )
+        return self
+
+    def cors_exact_origins(self) -> list[str]:
+        return [o for o in self.cors_allow_origins if not _WILDCARD_PORT.match(o)]
+
+    def cors_origin_regex(self) -> str | None:
+        """One regex for the ``host:*`` origins (Starlette takes one), None without any."""
+        patterns = []
+        for origin in self.cors_allow_origins:
+            if match := _WILDCARD_PORT.match(origin):
+                scheme, host = match.groups()
+                patterns.append(f"{re.escape(scheme)}://{re.escape(host)}(:[0-9]{{1,5}})?")
+        return f"(?:{'|'.join(patterns)})" if patterns else None
+
+
+class DocumentsSettings(StrictModel):
+    """``[documents]``: persisted queries (APQ) and trusted documents (README, "Clients")."""
+
+    mode: DocumentMode = DocumentMode.OPEN
+    apq: bool = True
+    apq_ttl_seconds: int = Field(default=86_400, ge=1)
+    manifests: list[Path] = []
+    max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+
+    def policy(self) -> ApqPolicy:
+        return ApqPolicy(mode=self.mode, apq=self.apq, apq_ttl_seconds=self.apq_ttl_seconds)
+
+    def load_manifests(self, schema: GraphQLSchema) -> list[PersistedDocument]:
+        """Every manifest's documents, each validated against ``schema``.
+
+        Raises:
+            ConfigError: one line naming the manifest and the entry that is wrong.
+        """
+        documents: list[PersistedDocument] = []
+        for path in self.manifests:
+            try:
+                documents.extend(read_manifest(path, schema))
+            except InvalidDocumentError as exc:
+                raise ConfigError(f"[documents] {exc}") from None
+        return documents
+
+
 class EmulatorSettings(StrictModel):
     """``[emulator]``: start the built-in vendor emulator in-process, for demos and trials."""
 
@@ -138,8 +225,17 @@ class EmulatorSettings(StrictModel):
 
 class AppConfig(StrictModel):
     cache: CacheSettings = CacheSettings()
+    documents: DocumentsSettings = DocumentsSettings()
+    server: ServerSettings = ServerSettings()
     emulator: EmulatorSettings | None = None
     sources: Annotated[list[SourceSettings], Field(min_length=1)]
+
+    def documents_store(self) -> CacheStore:
+        """Where APQ and CLI-added documents live: the cache's Redis when there is one (so
+        every instance shares them), else a store of this process."""
+        if self.cache.backend == "redis":
+            return self.cache.create_store()
+        return MemoryStore(self.documents.max_entries)
 
     @model_validator(mode="after")
     def _unique_names(self) -> AppConfig:
@@ -166,6 +262,14 @@ latency_ms = 0
 [cache]
 backend = "memory"
 ttl_seconds = 60
+
+[server]
+# Browser apps served from any port of this machine may call the API (a dev server, say).
+cors_allow_origins = ["http://localhost:*", "http://127.0.0.1:*"]
+
+[documents]
+mode = "open"     # any query runs; "trusted" runs only registered documents
+apq = true        # Apollo's automatic persisted queries
 
 [[sources]]
 name = "kombo-demo"
@@ -218,11 +322,16 @@ def parse_config(text: str, origin: str = "<config>") -> AppConfig:
 
 
 def load_config(path: str | Path) -> AppConfig:
+    """The config in ``path``; relative manifest paths are read from the file's folder."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"config {path}: cannot read file ({exc.strerror})") from None
-    return parse_config(text, str(path))
+    config = parse_config(text, str(path))
+    folder = Path(path).parent
+    manifests = [folder / manifest for manifest in config.documents.manifests]
+    documents = config.documents.model_copy(update={"manifests": manifests})
+    return config.model_copy(update={"documents": documents})
 
 
 def demo_config() -> AppConfig:

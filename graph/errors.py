@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from connectors.errors import ConnectorError
@@ -26,6 +26,9 @@ from resolvers.errors import UserInputError
 __all__ = ["STALE_DATA_CODE", "ErrorShaping", "source_error_extensions", "stale_data_errors"]
 
 INTERNAL_MESSAGE = "Unexpected error; the server log has details."
+#: The document does not parse / does not validate against the schema.
+PARSE_FAILED_CODE = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED_CODE = "GRAPHQL_VALIDATION_FAILED"
 #: A source failed and expired cache entries were served for it (stale-if-error).
 STALE_DATA_CODE = "SOURCE_STALE_DATA"
 
@@ -72,7 +75,8 @@ def _shape(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None:
         extensions = dict(error.extensions or {})
-        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        parse_failed = isinstance(error, GraphQLSyntaxError)
+        extensions.setdefault("code", PARSE_FAILED_CODE if parse_failed else VALIDATION_FAILED_CODE)
         error.extensions = extensions
         return error
     if isinstance(original, ConnectorError):

@@ -144,6 +144,7 @@ async def run_server(
     sources: Sequence[SourceSettings],
     cache: CacheSettings | None = None,
     clock: Callable[[], float] = time.time,
+    **sections: Any,
 ) -> AsyncIterator[GraphQLServer]:
     """The real app under uvicorn on a free loopback port, for the duration of the block.
 
@@ -151,8 +152,9 @@ async def run_server(
         sources: The configured sources.
         cache: ``[cache]``; the default (memory) when None.
         clock: The cache's clock, so tests can age entries without sleeping.
+        sections: Other config tables by name (``documents=DocumentsSettings(...)`` …).
     """
-    config = AppConfig(sources=list(sources), cache=cache or CacheSettings())
+    config = AppConfig(sources=list(sources), cache=cache or CacheSettings(), **sections)
     # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on for accepted
     # connections, and every request then waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -25,8 +25,10 @@ __all__ = ["ALL_KEYS_PREFIX", "KEY_PREFIX", "KEY_VERSION", "CacheKeys", "source_
 
 KEY_PREFIX = "lms-graph"
 KEY_VERSION = "v1"
-#: What every key lms-graph ever wrote starts with, whatever its version.
-ALL_KEYS_PREFIX = f"{KEY_PREFIX}:"
+#: What every cache entry lms-graph ever wrote starts with, whatever its version; persisted
+#: documents (``lms-graph:documents:…``, :mod:`graph.documents`) are not cache entries and
+#: are left alone by ``lms-graph cache clear``.
+ALL_KEYS_PREFIX = f"{KEY_PREFIX}:v"
 _DIGEST_CHARS = 24  # 96 bits: collisions between tenants or parameters are not a concern
 
 

@@ -51,8 +51,13 @@ class CacheStore(Protocol):
         """The value of each key, None where missing (or the store is failing)."""
         ...
 
-    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl: int) -> None:
-        """Store every pair for ``ttl`` seconds (> 0); skipped while the store fails."""
+    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl: int | None) -> None:
+        """Store every pair for ``ttl`` seconds (> 0; None: until evicted or deleted);
+        skipped while the store fails."""
+        ...
+
+    async def keys(self, prefix: str) -> list[str]:
+        """Every key starting with ``prefix``. May raise."""
         ...
 
     async def clear(self, prefix: str) -> int:
@@ -186,8 +191,8 @@ class _AiocacheStore:
         self._outage.succeeded()
         return [value if isinstance(value, bytes) else None for value in values]
 
-    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl: int) -> None:
-        if not items or ttl <= 0 or not self._outage.ready():
+    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl: int | None) -> None:
+        if not items or (ttl is not None and ttl <= 0) or not self._outage.ready():
             return
         try:
             await self._cache.multi_set(list(items), ttl=ttl)
@@ -204,8 +209,11 @@ class MemoryStore(_AiocacheStore):
         self.backend = BoundedMemoryCache(max_entries, serializer=_RawSerializer(), timeout=timeout)
         super().__init__(self.backend, "memory")
 
+    async def keys(self, prefix: str) -> list[str]:
+        return [key for key in self.backend.lru_order() if key.startswith(prefix)]
+
     async def clear(self, prefix: str) -> int:
-        doomed = [key for key in self.backend.lru_order() if key.startswith(prefix)]
+        doomed = await self.keys(prefix)
         for key in doomed:
             await self.backend.delete(key)
         return len(doomed)
@@ -221,6 +229,10 @@ def redacted_url(url: str) -> str:
     host = f"[{host}]" if ":" in host else host  # an IPv6 address
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _glob_escaped(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 class RedisStore(_AiocacheStore):
@@ -253,10 +265,16 @@ class RedisStore(_AiocacheStore):
         )
         super().__init__(self.backend, redacted_url(url), monotonic)
 
+    async def keys(self, prefix: str) -> list[str]:
+        """SCAN, not KEYS, which blocks the server."""
+        pattern = _glob_escaped(prefix) + "*"
+        found = self.backend.client.scan_iter(match=pattern, count=_SCAN_BATCH)
+        return [key.decode("utf-8") async for key in found]
+
     async def clear(self, prefix: str) -> int:
         """SCAN (not KEYS, which blocks the server) and delete in batches."""
         client = self.backend.client
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
+        pattern = _glob_escaped(prefix) + "*"
         deleted = 0
         batch: list[bytes] = []
         async for key in client.scan_iter(match=pattern, count=_SCAN_BATCH):
