@@ -14,8 +14,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -24,7 +22,8 @@ from starlette.websockets import WebSocket
 from connectors.base import Connector
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import build_connector
-from graph.config import AppConfig, EmulatorSettings, ServerSettings
+from graph.config import AppConfig, EmulatorSettings
+from graph.cors import cors_middleware
 from graph.documents import DocumentRegistry
 from graph.http import GraphQLOverHTTP
 from graph.schema import schema
@@ -89,25 +88,6 @@ def _connectors(config: AppConfig, stack: AsyncExitStack, clock: Clock) -> list[
     return [CachedConnector(c, store, policy, clock=clock) for c in connectors]
 
 
-def _cors(settings: ServerSettings) -> list[Middleware]:
-    """Starlette's CORS middleware for ``[server] cors_allow_origins``; none when empty."""
-    if not settings.cors_allow_origins:
-        return []
-    return [
-        Middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_exact_origins(),
-            allow_origin_regex=settings.cors_origin_regex(),
-            allow_methods=["GET", "POST"],
-            # Clients add their own (Apollo's apollographql-client-name …); the origin
-            # list, not the header list, is the guard.
-            allow_headers=["*"],
-            allow_credentials=settings.cors_allow_credentials,
-            max_age=settings.cors_max_age_seconds,
-        )
-    ]
-
-
 def _documents(config: AppConfig) -> DocumentRegistry:
     """The persisted-document registry; manifests are read and validated now, so a bad
     one stops the start (:class:`~graph.config.ConfigError`)."""
@@ -160,6 +140,6 @@ def create_app(config: AppConfig, *, clock: Clock = time.time) -> Starlette:
             Route("/healthz", healthz),
             Route("/graphql", GraphQLEndpoint(state, documents)),
         ],
-        middleware=_cors(config.server),
+        middleware=cors_middleware(config.server),
         lifespan=lifespan,
     )

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -268,8 +268,6 @@ class DocumentRegistry:
         schema: GraphQLSchema,
         policy: ApqPolicy,
         manifests: Iterable[PersistedDocument] = (),
-        *,
-        on_unknown: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self.store = store
         self.policy = policy
@@ -280,7 +278,6 @@ class DocumentRegistry:
             self._by_sha[document.sha256] = document.body
             self._by_id[document.id] = document.body
         self._logged: set[str] = set()
-        self._on_unknown = on_unknown or self._log_unknown
 
     @property
     def manifest_count(self) -> int:
@@ -296,7 +293,7 @@ class DocumentRegistry:
         query = params.get("query")
         named = _named(params)
         if named.apq_hash is not None:
-            return await self._by_apq_hash(named.apq_hash, query)
+            return await self._by_apq_hash(named.apq_hash, query, params.get("operationName"))
         if named.sha is not None or named.doc_id is not None:
             if isinstance(query, str) and query:
                 raise DocumentRefused(
@@ -312,7 +309,7 @@ class DocumentRegistry:
             await self._check_freeform(query, params.get("operationName"))
         return query if isinstance(query, str) else None
 
-    async def _by_apq_hash(self, sha: str, query: Any) -> str:
+    async def _by_apq_hash(self, sha: str, query: Any, operation_name: Any) -> str:
         if isinstance(query, str):
             if sha256_of(query) != sha:
                 raise DocumentRefused(
@@ -324,15 +321,19 @@ class DocumentRegistry:
                 return query
             if self.policy.mode is DocumentMode.TRUSTED:
                 raise self._not_trusted()
+            self._note_unknown(sha, query, operation_name)
             if self.policy.apq:
                 await self._remember(sha, query)
             return query
         body = await self._trusted_sha(sha)
-        if body is None and self.policy.apq and self.policy.mode is not DocumentMode.TRUSTED:
-            (stored,) = await self.store.get_many([_APQ_SHA + sha])
-            body = stored.decode("utf-8") if stored is not None else None
         if body is not None:
             return body
+        if self.policy.apq and self.policy.mode is not DocumentMode.TRUSTED:
+            (stored,) = await self.store.get_many([_APQ_SHA + sha])
+            if stored is not None:
+                body = stored.decode("utf-8")
+                self._note_unknown(sha, body, operation_name)
+                return body
         if not self.policy.apq:
             raise DocumentRefused(
                 DocumentCode.NOT_SUPPORTED, "PersistedQueryNotSupported", by_apq_hash=True
@@ -356,8 +357,14 @@ class DocumentRegistry:
             return
         if self.policy.mode is DocumentMode.TRUSTED:
             raise self._not_trusted()
-        name = operation_name if isinstance(operation_name, str) else _operation_name(query)
-        self._on_unknown(sha, name)
+        self._note_unknown(sha, query, operation_name)
+
+    def _note_unknown(self, sha: str, body: str, operation_name: Any) -> None:
+        """Log mode: report a document that is not a trusted one."""
+        if self.policy.mode is not DocumentMode.LOG:
+            return
+        name = operation_name if isinstance(operation_name, str) else _operation_name(body)
+        self._log_unknown(sha, name)
 
     def _log_unknown(self, sha: str, name: str | None) -> None:
         if sha in self._logged:

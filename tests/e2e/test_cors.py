@@ -55,6 +55,10 @@ async def test_preflight_from_another_origin_is_refused(
     async with cors_server.session.options(cors_server.url + "/graphql", headers=headers) as r:
         assert r.status == 400
         assert "access-control-allow-origin" not in r.headers
+        assert r.content_type == "application/json"
+        body = await r.json()
+    assert body["errors"][0]["extensions"]["code"] == "CORS_NOT_ALLOWED"
+    assert "origin" in body["errors"][0]["message"]
     async with cors_server.session.post(
         cors_server.url + "/graphql", json={"query": "{ __typename }"}, headers={"origin": origin}
     ) as response:

@@ -22,6 +22,7 @@ from tests.harness import GraphQLServer, kombo_source, run_server
 USERS = "query FirstUsers { users(first: 2) { edges { node { id email } } } }"
 COURSES = "query FirstCourses { courses(first: 1) { edges { node { id title } } } }"
 UNREGISTERED = "query Other { users(first: 1) { totalCount } }"
+APQ_ONLY = "query ApqOnly { users(first: 3) { totalCount } }"
 
 
 def sha(text: str) -> str:
@@ -172,6 +173,18 @@ async def test_trusted_mode_runs_registered_documents_however_named(
 
 
 @pytest.mark.parametrize(
+    "params",
+    [{"doc_id": "relay-courses-1"}, {"documentId": "sha256:" + sha(USERS), "variables": "{}"}],
+)
+async def test_trusted_documents_run_over_get(
+    trusted: GraphQLServer, params: dict[str, str]
+) -> None:
+    answer = await send(trusted, "GET", params=params, headers={"accept": APOLLO_ACCEPT})
+    assert answer.status == 200, answer.body
+    assert "errors" not in answer.body
+
+
+@pytest.mark.parametrize(
     ("request_", "status", "code"),
     [
         pytest.param({"query": UNREGISTERED}, 403, "PERSISTED_QUERY_REQUIRED", id="freeform"),
@@ -213,8 +226,14 @@ async def test_log_mode_runs_unknown_documents_and_logs_each_once(
             for _ in range(3):
                 assert "errors" not in await server.post(UNREGISTERED)
                 assert "errors" not in await server.post(USERS)
+                registered = await apollo_post(server, APQ_ONLY, sha(APQ_ONLY))
+                assert "errors" not in registered.body
+                assert "errors" not in (await apollo_post(server, None, sha(APQ_ONLY))).body
     lines = [r.getMessage() for r in caplog.records if r.name == "lms_graph.documents"]
-    assert lines == [f"unregistered document sha256:{sha(UNREGISTERED)} (operation Other)"]
+    assert lines == [
+        f"unregistered document sha256:{sha(UNREGISTERED)} (operation Other)",
+        f"unregistered document sha256:{sha(APQ_ONLY)} (operation ApqOnly)",
+    ]
 
 
 def test_a_manifest_with_an_invalid_document_stops_the_start(
