@@ -57,6 +57,14 @@ async def test_memory_clear_removes_only_the_prefix() -> None:
     assert await store.get_many(["p:a:1", "p:a:2", "p:ab:1"]) == [None, None, b"3"]
 
 
+async def test_memory_keeps_entries_without_ttl_and_lists_keys_by_prefix() -> None:
+    store = MemoryStore(max_entries=10)
+    await store.set_many([("lms-graph:documents:a", b"1"), ("lms-graph:v1:b", b"2")], None)
+    assert await store.keys("lms-graph:documents:") == ["lms-graph:documents:a"]
+    assert await store.get_many(["lms-graph:documents:a"]) == [b"1"]
+    assert store.backend._handlers == {}  # no expiry timer
+
+
 def test_a_memory_store_needs_room_for_one_entry() -> None:
     with pytest.raises(ValueError, match="max_entries"):
         MemoryStore(max_entries=0)
@@ -74,7 +82,11 @@ async def test_redis_store_round_trips_bytes_with_a_ttl(redis_server: RedisServe
         client = redis_server.client()
         assert 0 < client.ttl("lms-graph:x:1") <= 60
         client.set("other-app:key", b"keep")
-        assert await store.clear("lms-graph:") == 2
+        await store.set_many([("lms-graph:documents:[x]", b"doc")], None)
+        assert client.ttl("lms-graph:documents:[x]") == -1  # kept until deleted
+        assert await store.keys("lms-graph:documents:[") == ["lms-graph:documents:[x]"]
+        assert sorted(await store.keys("lms-graph:x:")) == ["lms-graph:x:1", "lms-graph:x:2"]
+        assert await store.clear("lms-graph:") == 3
         assert client.keys("*") == [b"other-app:key"]
         client.close()
     finally:

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.sandbox import Emulator, KomboTenant
 from graph.app import create_app
-from graph.config import AppConfig, ConfigError, DocumentsSettings, load_config
+from graph.config import AppConfig, ConfigError, DocumentsSettings, load_config, parse_config
 from graph.documents import DocumentMode
 from tests.e2e.test_http import APOLLO_ACCEPT, Answer, send
 from tests.harness import GraphQLServer, kombo_source, run_server
@@ -277,3 +277,18 @@ def test_bad_relay_maps_are_named_in_one_line(tmp_path: Path, content: str, expe
     loaded = load_config(config)  # the relative path is read next to the config file
     with pytest.raises(ConfigError, match=expected):
         create_app(loaded)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('mode = "strict"', "documents.mode"),
+        ("apq_ttl_seconds = 0", "documents.apq_ttl_seconds"),
+        ('manifest = ["x.json"]', "documents.manifest"),
+    ],
+)
+def test_bad_documents_settings_are_config_errors(table: str, message: str) -> None:
+    text = '[[sources]]\nname = "a"\nkind = "kombo"\nbase_url = "http://x"\napi_key = "k"\n'
+    text += f'integration_id = "i"\n[documents]\n{table}\n'
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text)
