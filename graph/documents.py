@@ -300,14 +300,15 @@ class DocumentRegistry:
                     DocumentCode.BAD_REQUEST, "send either a document ID or a query, not both"
                 )
             body = await (
-                self._trusted_sha(named.sha) if named.sha else self._trusted_id(named.doc_id or "")
+                self._known_sha(named.sha) if named.sha else self._trusted_id(named.doc_id or "")
             )
             if body is None:
                 raise DocumentRefused(DocumentCode.NOT_FOUND, "PersistedQueryNotFound")
             return body
-        if isinstance(query, str):
-            await self._check_freeform(query, params.get("operationName"))
-        return query if isinstance(query, str) else None
+        if not isinstance(query, str) or not query:
+            return None
+        await self._check_freeform(query, params.get("operationName"))
+        return query
 
     async def _by_apq_hash(self, sha: str, query: Any, operation_name: Any) -> str:
         if isinstance(query, str):
@@ -325,6 +326,17 @@ class DocumentRegistry:
             if self.policy.apq:
                 await self._remember(sha, query)
             return query
+        body = await self._known_sha(sha, operation_name)
+        if body is not None:
+            return body
+        if not self.policy.apq:
+            raise DocumentRefused(
+                DocumentCode.NOT_SUPPORTED, "PersistedQueryNotSupported", by_apq_hash=True
+            )
+        raise DocumentRefused(DocumentCode.NOT_FOUND, "PersistedQueryNotFound", by_apq_hash=True)
+
+    async def _known_sha(self, sha: str, operation_name: Any = None) -> str | None:
+        """A trusted document, else (APQ on, mode not trusted) one a client registered."""
         body = await self._trusted_sha(sha)
         if body is not None:
             return body
@@ -333,12 +345,7 @@ class DocumentRegistry:
             if stored is not None:
                 body = stored.decode("utf-8")
                 self._note_unknown(sha, body, operation_name)
-                return body
-        if not self.policy.apq:
-            raise DocumentRefused(
-                DocumentCode.NOT_SUPPORTED, "PersistedQueryNotSupported", by_apq_hash=True
-            )
-        raise DocumentRefused(DocumentCode.NOT_FOUND, "PersistedQueryNotFound", by_apq_hash=True)
+        return body
 
     async def _remember(self, sha: str, query: str) -> None:
         try:

@@ -117,6 +117,14 @@ async def test_apq_miss_register_then_the_hash_alone_runs(
     assert again.body == {"data": {"users": {"edges": expected}}}
 
 
+async def test_an_apq_registration_is_found_by_document_id_too(server: GraphQLServer) -> None:
+    registered = await apollo_post(server, USERS, sha(USERS))
+    by_id = await send(server, body={"documentId": "sha256:" + sha(USERS)})
+    assert by_id.body == registered.body
+    empty = await send(server, body={"query": ""})
+    assert (empty.status, empty.code) == (400, "MISSING_QUERY")
+
+
 async def test_a_hash_that_is_not_the_querys_is_refused_and_nothing_is_stored(
     server: GraphQLServer,
 ) -> None:
