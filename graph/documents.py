@@ -302,6 +302,8 @@ class DocumentRegistry:
             body = await (
                 self._known_sha(named.sha) if named.sha else self._trusted_id(named.doc_id or "")
             )
+            ref = f"sha256:{named.sha}" if named.sha else f"id {named.doc_id}"
+            logger.debug("persisted document %s: %s", ref, "hit" if body else "not found")
             if body is None:
                 raise DocumentRefused(DocumentCode.NOT_FOUND, "PersistedQueryNotFound")
             return body
@@ -327,6 +329,7 @@ class DocumentRegistry:
                 await self._remember(sha, query)
             return query
         body = await self._known_sha(sha, operation_name)
+        logger.debug("APQ sha256:%s: %s", sha, "hit" if body is not None else "miss")
         if body is not None:
             return body
         if not self.policy.apq:
@@ -355,6 +358,7 @@ class DocumentRegistry:
         await self.store.set_many(
             [(_APQ_SHA + sha, query.encode("utf-8"))], self.policy.apq_ttl_seconds
         )
+        logger.debug("APQ sha256:%s: registered", sha)
 
     async def _check_freeform(self, query: str, operation_name: Any) -> None:
         if self.policy.mode is DocumentMode.OPEN:

@@ -97,8 +97,9 @@ def not_found(answer: Answer) -> None:
 
 @pytest.mark.parametrize("hash_only", [apollo_post, apollo_get], ids=["post", "get"])
 async def test_apq_miss_register_then_the_hash_alone_runs(
-    server: GraphQLServer, hash_only: Any
+    server: GraphQLServer, hash_only: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="lms_graph.documents")
     digest = sha(USERS)
     if hash_only is apollo_post:
         not_found(await apollo_post(server, None, digest))
@@ -115,6 +116,8 @@ async def test_apq_miss_register_then_the_hash_alone_runs(
     )
     assert again.status == 200
     assert again.body == {"data": {"users": {"edges": expected}}}
+    seen = [r.getMessage() for r in caplog.records if r.name == "lms_graph.documents"]
+    assert seen == [f"APQ sha256:{digest}: {what}" for what in ("miss", "registered", "hit")]
 
 
 async def test_an_apq_registration_is_found_by_document_id_too(server: GraphQLServer) -> None:
