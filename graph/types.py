@@ -478,7 +478,7 @@ def build_connection(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
             start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else page.resume_cursor,
         ),
         total_count=page.total_count,
     )

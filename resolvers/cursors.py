@@ -5,6 +5,10 @@ belongs to (a digest of the list and its filters), so a cursor from another list
 refused, and the MAC (HMAC-SHA256, truncated) catches any edit. The key is a
 constant on purpose: the MAC is an integrity check that turns tampering into a clear
 error, not access control; every source a cursor can name is readable anyway.
+
+A cursor longer than :data:`MAX_CURSOR_LENGTH` is refused before it is decoded (and so
+before any vendor call): ours carry one small position per source, a few hundred
+characters each, so 8,192 leaves room for a dozen sources with long vendor tokens.
 """
 
 from __future__ import annotations
@@ -18,10 +22,26 @@ from typing import Any
 
 from resolvers.errors import InvalidCursorError
 
-__all__ = ["decode_cursor", "encode_cursor", "scope_of"]
+__all__ = [
+    "MAX_CURSOR_LENGTH",
+    "check_cursor_length",
+    "decode_cursor",
+    "encode_cursor",
+    "scope_of",
+]
 
 _KEY = b"lms-graph cursor v1"
 _MAC_BYTES = 8
+MAX_CURSOR_LENGTH = 8192
+
+
+def check_cursor_length(cursor: str | None, argument: str = "cursor") -> None:
+    """Refuse a cursor too long to be one of ours, without reading it."""
+    if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursorError(
+            f"`{argument}` is {len(cursor)} characters long; "
+            f"cursors of this API are at most {MAX_CURSOR_LENGTH}"
+        )
 
 
 def scope_of(*parts: object) -> str:
@@ -42,6 +62,7 @@ def encode_cursor(scope: str, position: Any) -> str:
 
 def decode_cursor(cursor: str, scope: str) -> Any:
     """The position stored in ``cursor``; InvalidCursorError if it is not one of this list's."""
+    check_cursor_length(cursor)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         body, _, mac = raw.rpartition(b".")

@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 from connectors.base import Page
 from connectors.errors import ConnectorError
 from connectors.model import Record
-from resolvers.cursors import decode_cursor, encode_cursor
+from resolvers.cursors import check_cursor_length, decode_cursor, encode_cursor
 from resolvers.errors import InvalidArgumentError, InvalidCursorError
 
 __all__ = [
@@ -57,7 +57,12 @@ PageFetcher = Callable[[str | None, int], Awaitable[Page[RecordT]]]
 
 @dataclass(frozen=True, slots=True)
 class ConnectionArgs:
-    """Validated Relay arguments."""
+    """Validated Relay arguments.
+
+    Every combination the Relay spec allows is taken, ``first`` and ``last`` together
+    included. Without either, a page holds :data:`DEFAULT_PAGE_SIZE` items: the last ones
+    before ``before`` when only ``before`` is given, else the first ones.
+    """
 
     first: int | None = None
     after: str | None = None
@@ -71,17 +76,22 @@ class ConnectionArgs:
                 raise InvalidArgumentError(f"`{name}` must not be negative")
             if value is not None and value > MAX_PAGE_SIZE:
                 raise InvalidArgumentError(f"`{name}` must be at most {MAX_PAGE_SIZE}, got {value}")
-        if self.first is not None and self.last is not None:
-            raise InvalidArgumentError("pass either `first` or `last`, not both")
+        for name in ("after", "before"):
+            check_cursor_length(getattr(self, name), name)
 
     @property
-    def backward(self) -> bool:
-        return self.last is not None or (self.before is not None and self.first is None)
+    def head(self) -> int | None:
+        """How many items to keep from the start of the window (Relay's ``first``)."""
+        if self.first is None and self.last is None and self.tail is None:
+            return DEFAULT_PAGE_SIZE
+        return self.first
 
     @property
-    def count(self) -> int:
-        chosen = self.last if self.backward else self.first
-        return chosen if chosen is not None else DEFAULT_PAGE_SIZE
+    def tail(self) -> int | None:
+        """How many items to keep from the end of what ``head`` kept (Relay's ``last``)."""
+        if self.first is None and self.last is None and self.before is not None:
+            return DEFAULT_PAGE_SIZE if self.after is None else None
+        return self.last
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,8 @@ class Slice(Generic[T]):
     has_previous_page: bool
     total_count: int | None
     failures: list[SourceFailure] = field(default_factory=list)
+    resume_cursor: str | None = None
+    """With no edges, where to retry from: the sources that failed still hold items."""
 
 
 # -- in-memory lists -------------------------------------------------------------------
@@ -122,19 +134,26 @@ def slice_list(items: Sequence[T], args: ConnectionArgs, scope: str) -> Slice[T]
         return offset
 
     start = offset_of(args.after) + 1 if args.after is not None else 0
-    end = offset_of(args.before) if args.before is not None else len(items)
-    end = max(start, end)
-    if args.backward:
-        start = max(start, end - args.count)
-    else:
-        end = min(end, start + args.count)
-    edges = [(encode_cursor(scope, i), items[i]) for i in range(start, end)]
+    end = len(items)
+    if args.before is not None:
+        end = max(start, offset_of(args.before))
+    window = range(start, end)
+    edges = [(encode_cursor(scope, i), items[i]) for i in _trim(window, args)]
     return Slice(
         edges=edges,
-        has_next_page=end < len(items),
-        has_previous_page=start > 0,
+        has_next_page=len(window) > args.head if args.head is not None else end < len(items),
+        has_previous_page=len(window) > args.tail if args.tail is not None else start > 0,
         total_count=len(items),
     )
+
+
+def _trim(window: Sequence[T], args: ConnectionArgs) -> Sequence[T]:
+    """Relay's EdgesToReturn after ApplyCursorsToEdges: the first ``head``, then of
+    those the last ``tail``."""
+    kept = window[: args.head] if args.head is not None else window
+    if args.tail is not None:
+        kept = kept[len(kept) - args.tail :] if args.tail else kept[:0]
+    return kept
 
 
 # -- lists read from vendors, one or many sources ----------------------------------------
@@ -150,61 +169,105 @@ class SourceList(Generic[RecordT]):
 
 
 Position = list[Any] | None  # [token, size, skip]; None once the source is exhausted
+Caps = dict[str, int]  # per source: how many of its items lie before a `before` cursor
 
 
 @dataclass(slots=True)
 class _State:
-    """Every source's position, whose turn is next, the chain's vendor page size and
-    each source's total as its vendor last reported it (None: unknown)."""
+    """Every source's position, whose turn is next, the chain's vendor page size, each
+    source's total as its vendor last reported it (None: unknown), how many items of
+    each source were served up to here, and which source served the last one.
+
+    The served counts place a cursor in the merged list whatever chain of cursors (and
+    vendor page size) it came from: the items before a ``before`` cursor are, per
+    source, those it counts, less its own item.
+    """
 
     positions: dict[str, Position]
     size: int
     turn: int = 0
     totals: dict[str, int | None] = field(default_factory=dict)
+    served: dict[str, int] = field(default_factory=dict)
+    last: str | None = None
 
     def encode(self) -> Any:
-        return {"pos": self.positions, "size": self.size, "turn": self.turn, "tot": self.totals}
+        return {
+            "pos": self.positions,
+            "size": self.size,
+            "turn": self.turn,
+            "tot": self.totals,
+            "n": self.served,
+            "last": self.last,
+        }
 
     def copy(self) -> _State:
-        return _State(dict(self.positions), self.size, self.turn, dict(self.totals))
+        return _State(
+            dict(self.positions),
+            self.size,
+            self.turn,
+            dict(self.totals),
+            dict(self.served),
+            self.last,
+        )
 
     def total(self) -> int | None:
         if any(self.totals.get(source) is None for source in self.positions):
             return None
         return sum(total for total in self.totals.values() if total is not None)
 
+    def caps(self) -> Caps:
+        """Per source, how many of its items come before this cursor's own item."""
+        caps = dict(self.served)
+        if self.last is not None:
+            caps[self.last] -= 1
+        return caps
+
+    def room(self, source: str, caps: Caps | None) -> int | None:
+        """Items of ``source`` left in the window (None: up to its end); 0 when none."""
+        if self.positions[source] is None:
+            return 0
+        if caps is None:
+            return None
+        return max(0, caps[source] - self.served[source])
+
 
 def _start_state(
     lists: Sequence[SourceList[Any]], count: int, like: _State | None = None
 ) -> _State:
-    """The state before the first item; with ``like``, that cursor chain's page size.
-
-    Positions are only comparable within one chain of cursors, so a backward scan
-    towards a ``before`` cursor must walk with the page size that cursor was made with.
-    """
+    """The state before the first item; with ``like``, that cursor chain's page size,
+    so that reading towards a ``before`` cursor asks the vendor for the same pages."""
     size = like.size if like is not None else max(count, MIN_VENDOR_PAGE)
-    return _State({item.source: [None, min(size, item.max_page_size), 0] for item in lists}, size)
+    return _State(
+        {item.source: [None, min(size, item.max_page_size), 0] for item in lists},
+        size,
+        served={item.source: 0 for item in lists},
+    )
 
 
 def _decode_state(cursor: str, scope: str, lists: Sequence[SourceList[Any]]) -> _State:
     data = decode_cursor(cursor, scope)
+    names = {item.source for item in lists}
     try:
         positions, size, turn = data["pos"], int(data["size"]), int(data["turn"])
         totals = {name: None if n is None else int(n) for name, n in data.get("tot", {}).items()}
-        if set(positions) != {item.source for item in lists}:
+        served = {name: int(n) for name, n in data["n"].items()}
+        last = data["last"]
+        if set(positions) != names or set(served) != names:
             raise InvalidCursorError("cursor names other sources than this list")
-        if not 1 <= size <= MAX_PAGE_SIZE:
+        if not 1 <= size <= MAX_PAGE_SIZE or min(served.values(), default=0) < 0:
+            raise InvalidCursorError("cursor is malformed")
+        if last is not None and (last not in names or served[last] < 1):
             raise InvalidCursorError("cursor is malformed")
         for position in positions.values():
             if position is not None:
                 token, page_size, skip = position
                 if not (token is None or isinstance(token, str)) or page_size < 1 or skip < 0:
                     raise InvalidCursorError("cursor is malformed")
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, InvalidCursorError):
             raise
         raise InvalidCursorError("cursor is malformed") from None
-    return _State(dict(positions), size, turn, totals)
+    return _State(dict(positions), size, turn, totals, served, last)
 
 
 @dataclass(slots=True)
@@ -263,14 +326,25 @@ async def _read_source(item: SourceList[RecordT], position: Position, count: int
 
 
 async def _forward(
-    lists: Sequence[SourceList[RecordT]], state: _State, count: int, scope: str
+    lists: Sequence[SourceList[RecordT]],
+    state: _State,
+    count: int,
+    scope: str,
+    caps: Caps | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[str, Sourced[RecordT]]], _State, list[SourceFailure]]:
-    """The next ``count`` merged items after ``state``, round-robin over the sources."""
+    """The next ``count`` merged items after ``state``, round-robin over the sources,
+    none past ``caps`` and none from the sources in ``skip``."""
+    wanted = {
+        item.source: count if room is None else min(count, room)
+        for item in lists
+        if item.source not in skip and (room := state.room(item.source, caps)) != 0
+    }
     reads, failures = await gather_sources(
         [
-            (item.source, _read_source(item, position, count))
+            (item.source, _read_source(item, state.positions[item.source], wanted[item.source]))
             for item in lists
-            if (position := state.positions[item.source]) is not None
+            if item.source in wanted
         ]
     )
     state = state.copy()
@@ -290,6 +364,8 @@ async def _forward(
         if buffers.get(name):
             record, after = buffers[name].popleft()
             state.positions[name] = after
+            state.served[name] += 1
+            state.last = name
             edges.append((encode_cursor(scope, state.encode()), Sourced(name, record)))
     for name, buffer in buffers.items():
         if not buffer:  # all it read was served: skip the empty pages it read past, too
@@ -297,50 +373,68 @@ async def _forward(
     return edges, state, failures
 
 
+def _more(state: _State, caps: Caps | None, skip: frozenset[str] = frozenset()) -> bool:
+    """Whether any source (not in ``skip``) still holds items of the window."""
+    return any(state.room(name, caps) != 0 for name in state.positions if name not in skip)
+
+
 async def merged_slice(
     lists: Sequence[SourceList[RecordT]], args: ConnectionArgs, scope: str
 ) -> Slice[Sourced[RecordT]]:
-    """One page of the merged list of every source in ``lists``."""
+    """One page of the merged list of every source in ``lists``, as Relay's pagination
+    algorithm cuts it: the window after ``after`` and before ``before``, then its first
+    ``first`` items, then the last ``last`` of those.
+
+    Both cursors are decoded before any vendor call, so a bad one costs none.
+    """
     if not lists:
         return Slice([], has_next_page=False, has_previous_page=False, total_count=0)
-    if args.after is not None:
-        state = _decode_state(args.after, scope, lists)
-    elif args.backward and args.before is not None:
-        state = _start_state(lists, args.count, like=_decode_state(args.before, scope, lists))
-    else:
-        state = _start_state(lists, args.count)
-    if not args.backward:
-        edges, end, failures = await _forward(lists, state, args.count, scope)
-        return Slice(
-            edges=edges,
-            has_next_page=any(pos is not None for pos in end.positions.values()),
-            has_previous_page=args.after is not None,
-            total_count=end.total(),
-            failures=failures,
-        )
-    return await _backward(lists, state, args, scope)
+    after = _decode_state(args.after, scope, lists) if args.after is not None else None
+    before = _decode_state(args.before, scope, lists) if args.before is not None else None
+    state = after or _start_state(lists, args.head or args.tail or 0, like=before)
+    caps = before.caps() if before is not None else None
+    if args.head is None:
+        return await _backward(lists, state, caps, args, scope)
+    tail = args.tail
+    need = args.head if tail is None else max(args.head, tail + 1)
+    edges, end, failures = await _forward(lists, state, need, scope, caps)
+    more = len(edges) > args.head or _more(end, caps)
+    kept = list(_trim(edges, args))
+    resume = None
+    if not kept and failures and more:
+        resume = encode_cursor(scope, state.encode())  # the failed sources' positions
+    return Slice(
+        edges=kept,
+        has_next_page=more,
+        has_previous_page=(
+            len(edges) > tail if tail is not None else after is not None and after.last is not None
+        ),
+        total_count=end.total(),
+        failures=failures,
+        resume_cursor=resume,
+    )
 
 
 async def _backward(
-    lists: Sequence[SourceList[RecordT]], state: _State, args: ConnectionArgs, scope: str
+    lists: Sequence[SourceList[RecordT]],
+    state: _State,
+    caps: Caps | None,
+    args: ConnectionArgs,
+    scope: str,
 ) -> Slice[Sourced[RecordT]]:
-    stop = args.before
-    window: deque[tuple[str, Sourced[RecordT]]] = deque(maxlen=args.count + 1)
+    """The last ``args.tail`` items of the window, read forwards (vendors page forwards
+    only), at most :data:`MAX_BACKWARD_SCAN` of them."""
+    count = args.tail or 0
+    window: deque[tuple[str, Sourced[RecordT]]] = deque(maxlen=count + 1)
     failures: list[SourceFailure] = []
     scanned = 0
-    while True:
-        edges, state, failed = await _forward(lists, state, MAX_PAGE_SIZE, scope)
-        failures.extend(failed)
-        cursors = [cursor for cursor, _ in edges]
-        if stop is not None and stop in cursors:
-            window.extend(edges[: cursors.index(stop)])
-            break
+    while _more(state, caps, skip := frozenset(f.source for f in failures)):
+        edges, state, failed = await _forward(lists, state, MAX_PAGE_SIZE, scope, caps, skip)
+        failures.extend(failed)  # a failed source is not asked again in this scan
+        if not edges and not failed:
+            break  # only empty pages came back: nothing more to find
         window.extend(edges)
         scanned += len(edges)
-        if not edges or all(position is None for position in state.positions.values()):
-            if stop is not None:
-                raise InvalidCursorError("`before` cursor is not in this list (any more)")
-            break
         if scanned > MAX_BACKWARD_SCAN:
             raise InvalidArgumentError(
                 f"`last`/`before` would scan more than {MAX_BACKWARD_SCAN} items of this list; "
@@ -348,9 +442,9 @@ async def _backward(
             )
     items = list(window)
     return Slice(
-        edges=items[len(items) - args.count :] if args.count else [],
-        has_next_page=stop is not None,
-        has_previous_page=len(items) > args.count,
+        edges=items[len(items) - count :] if count else [],
+        has_next_page=args.before is not None,
+        has_previous_page=len(items) > count,
         total_count=state.total(),
         failures=failures,
     )

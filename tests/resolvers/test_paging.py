@@ -9,7 +9,7 @@ import pytest
 from connectors.base import Page
 from connectors.errors import VendorUnavailable
 from connectors.model import Skill
-from resolvers.cursors import decode_cursor, encode_cursor, scope_of
+from resolvers.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, scope_of
 from resolvers.errors import InvalidArgumentError, InvalidCursorError
 from resolvers.paging import ConnectionArgs, SourceList, merged_slice, slice_list
 
@@ -113,9 +113,7 @@ def test_in_memory_slices() -> None:
         slice_list(items, ConnectionArgs(first=1, after=encode_cursor("s", 99)), "s")
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"first": 251}, {"last": 251}, {"first": -1}, {"first": 1, "last": 1}]
-)
+@pytest.mark.parametrize("kwargs", [{"first": 251}, {"last": 251}, {"first": -1}, {"last": -1}])
 def test_bad_arguments(kwargs: dict[str, int]) -> None:
     with pytest.raises(InvalidArgumentError):
         ConnectionArgs(**kwargs)
@@ -168,3 +166,147 @@ async def test_total_count_is_null_when_one_source_cannot_count_or_fails() -> No
     page = await merged_slice([counting.as_list(), broken.as_list()], ConnectionArgs(first=2), "s")
     assert page.total_count is None
     assert [failure.source for failure in page.failures] == ["c"]
+
+
+def relay_reference(
+    ids: Sequence[str],
+    after: int | None,
+    before: int | None,
+    first: int | None,
+    last: int | None,
+) -> tuple[list[str], bool, bool]:
+    """The Relay spec's pagination algorithm over the whole list, written out from the
+    spec (ApplyCursorsToEdges, EdgesToReturn, HasPreviousPage, HasNextPage)."""
+    edges = list(enumerate(ids))
+    if after is not None:
+        edges = [(i, item) for i, item in edges if i > after]
+    if before is not None:
+        edges = [(i, item) for i, item in edges if i < before]
+    returned = [item for _, item in edges]
+    if first is not None and len(returned) > first:
+        returned = returned[:first]
+    if last is not None and len(returned) > last:
+        returned = returned[len(returned) - last :]
+    has_previous = len(edges) > last if last is not None else after is not None
+    has_next = len(edges) > first if first is not None else before is not None
+    return returned, has_next, has_previous
+
+
+def round_robin(vendors: Sequence[FakeVendor]) -> list[str]:
+    queues = [[item.id for item in vendor.items] for vendor in vendors]
+    merged: list[str] = []
+    while any(queues):
+        merged.extend(queue.pop(0) for queue in queues if queue)
+    return merged
+
+
+async def _cursors(lists: Sequence[SourceList[Skill]], first: int) -> list[str]:
+    cursors: list[str] = []
+    after = None
+    while True:
+        page = await merged_slice(lists, ConnectionArgs(first=first, after=after), "scope")
+        cursors.extend(cursor for cursor, _ in page.edges)
+        if not page.has_next_page:
+            return cursors
+        after = page.edges[-1][0]
+
+
+COMBOS = [
+    # (after, before, first, last): indices into the merged list
+    (None, 9, 10, None),
+    (2, 20, 5, None),
+    (2, 20, 50, None),
+    (2, 20, None, 4),
+    (2, 20, None, 50),
+    (5, None, None, 3),
+    (5, None, None, 250),
+    (None, None, 10, 3),
+    (3, 30, 10, 4),
+    (3, 30, 2, 4),
+    (10, 10, 5, None),
+    (12, 11, 5, None),
+    (None, 0, 5, None),
+    (None, 1, None, 5),
+    (40, None, 5, None),
+]
+
+
+@pytest.mark.parametrize(("after", "before", "first", "last"), COMBOS)
+@pytest.mark.parametrize("cursor_pages", [(1, 1), (4, 7), (7, 250)])
+async def test_every_combination_follows_the_relay_algorithm(
+    after: int | None,
+    before: int | None,
+    first: int | None,
+    last: int | None,
+    cursor_pages: tuple[int, int],
+) -> None:
+    vendors = [FakeVendor("a", 30), FakeVendor("b", 5), FakeVendor("c", 11)]
+    lists = [vendor.as_list() for vendor in vendors]
+    ids = round_robin(vendors)
+    # The two cursors may come from chains paged with different sizes.
+    after_chain, before_chain = [await _cursors(lists, size) for size in cursor_pages]
+    assert len(after_chain) == len(before_chain) == len(ids)
+    args = ConnectionArgs(
+        first=first,
+        after=after_chain[after] if after is not None else None,
+        last=last,
+        before=before_chain[before] if before is not None else None,
+    )
+    page = await merged_slice(lists, args, "scope")
+    got = [item.record.id for _, item in page.edges]
+    assert (got, page.has_next_page, page.has_previous_page) == relay_reference(
+        ids, after, before, first, last
+    )
+    memory = slice_list(
+        ids,
+        ConnectionArgs(
+            first=first,
+            after=encode_cursor("m", after) if after is not None else None,
+            last=last,
+            before=encode_cursor("m", before) if before is not None else None,
+        ),
+        "m",
+    )
+    expected = relay_reference(ids, after, before, first, last)
+    assert ([i for _, i in memory.edges], memory.has_next_page, memory.has_previous_page) == (
+        expected
+    )
+
+
+@pytest.mark.parametrize("argument", ["after", "before"])
+async def test_a_malformed_cursor_in_any_argument_is_refused_before_any_call(
+    argument: str,
+) -> None:
+    vendor = FakeVendor("a", 10)
+    for bad in ("%%%", "x" * (MAX_CURSOR_LENGTH + 1)):
+        with pytest.raises(InvalidCursorError):
+            await merged_slice([vendor.as_list()], ConnectionArgs(first=3, **{argument: bad}), "s")
+    assert vendor.calls == []
+
+
+async def test_when_the_sources_holding_items_fail_the_end_cursor_resumes_them() -> None:
+    done, bad = FakeVendor("done", 2), FakeVendor("bad", 6)
+    lists = [done.as_list(), bad.as_list()]
+    first = await merged_slice(lists, ConnectionArgs(first=4), "s")
+    assert [i.record.id for _, i in first.edges] == ["done-0", "bad-0", "done-1", "bad-1"]
+    bad.broken = True
+    failed = await merged_slice(lists, ConnectionArgs(first=4, after=first.edges[-1][0]), "s")
+    assert failed.edges == []
+    assert [f.source for f in failed.failures] == ["bad"]
+    assert failed.has_next_page
+    assert failed.resume_cursor is not None
+    bad.broken = False
+    resumed = await merged_slice(lists, ConnectionArgs(first=10, after=failed.resume_cursor), "s")
+    assert [i.record.id for _, i in resumed.edges] == ["bad-2", "bad-3", "bad-4", "bad-5"]
+    assert not resumed.has_next_page
+    # On the very first page, too.
+    bad.broken = True
+    start = await merged_slice([bad.as_list()], ConnectionArgs(first=3), "s")
+    assert (start.edges, start.has_next_page) == ([], True)
+    bad.broken = False
+    assert start.resume_cursor is not None
+    again = await merged_slice(
+        [bad.as_list()], ConnectionArgs(first=3, after=start.resume_cursor), "s"
+    )
+    assert [i.record.id for _, i in again.edges] == ["bad-0", "bad-1", "bad-2"]
+    assert not again.has_previous_page
