@@ -29,6 +29,7 @@ from graph.types import (
 from resolvers.cache import CachedConnector
 from resolvers.context import Context
 from resolvers.errors import InvalidArgumentError, InvalidIdError
+from resolvers.ids import check_id_length
 from resolvers.lists import ListFilters, list_records
 from resolvers.paging import ConnectionArgs
 
@@ -43,6 +44,7 @@ MAX_NODES = 250
 
 
 def _parse_id(raw: str, expected: type | None = None) -> tuple[Any, str]:
+    check_id_length(raw)
     try:
         global_id = relay.GlobalID.from_id(raw)
     except ValueError:

@@ -4,6 +4,11 @@ A global ID is Relay's ``base64("<Type>:<node id>")``; the node id is
 ``<source>:<vendor key>``. Source names cannot contain ``:`` (config enforces it), so
 the first ``:`` splits them even when vendor IDs contain colons. A revision's vendor
 key also names its course, because most vendors can only find a revision through it.
+
+A global ID longer than :data:`MAX_ID_LENGTH` characters is refused before it is read,
+so it never reaches a vendor (or an error message). Vendor IDs are GUIDs, numbers or
+short tokens; the longest ID we issue, a revision's, stays under 300 characters even
+with a 100-character source name and long vendor keys.
 """
 
 from __future__ import annotations
@@ -13,7 +18,24 @@ from urllib.parse import quote, unquote
 from resolvers.errors import InvalidIdError
 from resolvers.loaders import RevisionRef
 
-__all__ = ["join_node_id", "revision_key", "split_node_id", "split_revision_key"]
+__all__ = [
+    "MAX_ID_LENGTH",
+    "check_id_length",
+    "join_node_id",
+    "revision_key",
+    "split_node_id",
+    "split_revision_key",
+]
+
+MAX_ID_LENGTH = 1024
+
+
+def check_id_length(raw: str) -> None:
+    """Refuse an ID too long to be one of ours, without reading it."""
+    if len(raw) > MAX_ID_LENGTH:
+        raise InvalidIdError(
+            f"ID is {len(raw)} characters long; IDs of this API are at most {MAX_ID_LENGTH}"
+        )
 
 
 def join_node_id(source: str, key: str) -> str:
@@ -21,6 +43,7 @@ def join_node_id(source: str, key: str) -> str:
 
 
 def split_node_id(node_id: str) -> tuple[str, str]:
+    check_id_length(node_id)
     source, sep, key = node_id.partition(":")
     if not sep or not source or not key:
         raise InvalidIdError("ID is not one this API issued")

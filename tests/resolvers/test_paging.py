@@ -12,6 +12,7 @@ from connectors.model import Skill
 from resolvers.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, scope_of
 from resolvers.errors import InvalidArgumentError, InvalidCursorError
 from resolvers.paging import ConnectionArgs, SourceList, merged_slice, slice_list
+from tests.relay import relay_reference
 
 
 class FakeVendor:
@@ -166,30 +167,6 @@ async def test_total_count_is_null_when_one_source_cannot_count_or_fails() -> No
     page = await merged_slice([counting.as_list(), broken.as_list()], ConnectionArgs(first=2), "s")
     assert page.total_count is None
     assert [failure.source for failure in page.failures] == ["c"]
-
-
-def relay_reference(
-    ids: Sequence[str],
-    after: int | None,
-    before: int | None,
-    first: int | None,
-    last: int | None,
-) -> tuple[list[str], bool, bool]:
-    """The Relay spec's pagination algorithm over the whole list, written out from the
-    spec (ApplyCursorsToEdges, EdgesToReturn, HasPreviousPage, HasNextPage)."""
-    edges = list(enumerate(ids))
-    if after is not None:
-        edges = [(i, item) for i, item in edges if i > after]
-    if before is not None:
-        edges = [(i, item) for i, item in edges if i < before]
-    returned = [item for _, item in edges]
-    if first is not None and len(returned) > first:
-        returned = returned[:first]
-    if last is not None and len(returned) > last:
-        returned = returned[len(returned) - last :]
-    has_previous = len(edges) > last if last is not None else after is not None
-    has_next = len(edges) > first if first is not None else before is not None
-    return returned, has_next, has_previous
 
 
 def round_robin(vendors: Sequence[FakeVendor]) -> list[str]:
