@@ -165,21 +165,46 @@ class Course(relay.Node, SourceRecord):
             info, node_ids, lambda loaders, key: loaders.courses.load(key), cls.from_domain
         )
 
-    @strawberry.field(description="Every revision (version) of the course, oldest first.")
-    def revisions(
+    @strawberry.field(
+        description="Every revision (version) of the course, oldest first. Where the vendor "
+        "lists no versions (Absorb), those its enrolments name, or the course as its own "
+        "single revision; null if reading them failed."
+    )
+    async def revisions(
         self,
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
         include_deleted: bool = False,
-    ) -> RevisionConnection:
-        revisions = [r for r in self.record.revisions if include_deleted or r.deleted_at is None]
+    ) -> RevisionConnection | None:
+        args = ConnectionArgs(first, after, last, before)
+        everything = await info.context.loaders.of(self.source).revisions_of(self.record)
+        revisions = [r for r in everything if include_deleted or r.deleted_at is None]
         scope = scope_of("Course.revisions", self.node_id, include_deleted)
-        page = paginate_list(revisions, ConnectionArgs(first, after, last, before), scope)
+        page = paginate_list(revisions, args, scope)
         return build_connection(
             RevisionConnection, page, lambda r: Revision.from_domain(self.source, r)
         )
+
+    @strawberry.field(
+        description="Learners' progressions on any revision of this course, optionally of "
+        "some statuses only; null if its source failed."
+    )
+    async def progressions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        status: list[model.ProgressionStatus] | None = None,
+    ) -> ProgressionConnection | None:
+        args = ConnectionArgs(first, after, last, before)
+        loaders = info.context.loaders.of(self.source)
+        everyone = await loaders.progressions_of_course.load(self.remote_id)
+        return _progression_connection(self.source, everyone, args, status, self.node_id)
 
 
 @strawberry.type(description="One version of a course; learners progress through a revision.")
@@ -234,12 +259,11 @@ class Revision(relay.Node, SourceRecord):
         before: str | None = None,
         status: list[model.ProgressionStatus] | None = None,
     ) -> ProgressionConnection | None:
+        args = ConnectionArgs(first, after, last, before)
         loaders = info.context.loaders.of(self.source)
         everyone = await loaders.progressions_of_course.load(self.record.course_id)
         mine = [p for p in everyone if p.revision_id == self.record.id]
-        return _progression_connection(
-            self.source, mine, ConnectionArgs(first, after, last, before), status, self.node_id
-        )
+        return _progression_connection(self.source, mine, args, status, self.node_id)
 
 
 @strawberry.type(description="A learner.")

@@ -96,6 +96,21 @@ class SourceLoaders:
             for ref, course in zip(refs, courses, strict=True)
         ]
 
+    async def revisions_of(self, course: Course) -> list[Revision]:
+        """Every revision of ``course``, oldest first where the vendor lists them.
+
+        A vendor that lists no versions (Absorb) names them only on enrolments: the
+        revisions are then those the course's enrolments name, in the order they are
+        first named, or the course as its own single revision when none names one.
+        Reading them costs the course's grouped progressions look-up (batched, cached).
+        """
+        if course.revisions_listed:
+            return list(course.revisions)
+        progressions = await self.progressions_of_course.load(course.id)
+        named = dict.fromkeys(p.revision_id for p in progressions if p.revision_id is not None)
+        found = [course.revision(revision_id) for revision_id in named or [course.id]]
+        return [revision for revision in found if revision is not None]
+
     def prime(self, entity: EntityKind, records: Sequence[Record]) -> None:
         """Remember records a list already returned, so looking them up costs no call."""
         loaders: dict[EntityKind, DataLoader[str, Any]] = {
