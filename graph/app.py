@@ -8,6 +8,7 @@ session per source.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -62,12 +63,12 @@ async def home(_: Request) -> Response:
     return RedirectResponse("/graphql")
 
 
-async def _start_emulator(settings: EmulatorSettings) -> Emulator:
+async def _start_emulator(settings: EmulatorSettings, sock: socket.socket | None) -> Emulator:
     emulator = demo_emulator(
         seed=settings.seed, users=settings.users, latency_seconds=settings.latency_ms / 1000
     )
     try:
-        await emulator.start(settings.host, settings.port)
+        await emulator.start(settings.host, settings.port, sock=sock)
     except OSError as exc:
         raise SystemExit(
             f"lms-graph: cannot start the demo emulator on {settings.host}:{settings.port}: "
@@ -98,12 +99,19 @@ def _documents(config: AppConfig) -> DocumentRegistry:
     )
 
 
-def create_app(config: AppConfig, *, clock: Clock = time.time) -> Starlette:
+def create_app(
+    config: AppConfig,
+    *,
+    clock: Clock = time.time,
+    emulator_socket: socket.socket | None = None,
+) -> Starlette:
     """The server for ``config``; nothing is opened until the ASGI lifespan starts.
 
     Args:
         config: The loaded configuration.
         clock: Seconds since the epoch, as the cache reads them (tests move it).
+        emulator_socket: The ``[emulator]``'s listening socket, already bound by the
+            CLI (which reports a busy port in one line); None binds it at start-up.
 
     Raises:
         ConfigError: a ``[documents]`` manifest cannot be read or holds an invalid document.
@@ -123,7 +131,7 @@ def create_app(config: AppConfig, *, clock: Clock = time.time) -> Starlette:
                 documents.store.description,
             )
             if config.emulator is not None:
-                emulator = await _start_emulator(config.emulator)
+                emulator = await _start_emulator(config.emulator, emulator_socket)
                 stack.push_async_callback(emulator.stop)
                 logger.info("vendor emulator serving the demo data on %s", emulator.base_url)
             registry = SourceRegistry(_connectors(config, stack, clock))

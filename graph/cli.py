@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,16 @@ from graph.config import DEMO_CONFIG, AppConfig, ConfigError, demo_config, load_
 from resolvers.cache import ALL_KEYS_PREFIX, CacheStore, source_prefix
 
 __all__ = ["main"]
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         help="TOML config file (default: $LMS_GRAPH_CONFIG, else the embedded demo)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--emulator-port",
+        type=_port,
+        help="move the [emulator] (the demo's vendor emulator) to this port, and the "
+        "sources that read it with it (default: the config's [emulator] port, 8700)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -98,19 +115,65 @@ def _clear_cache(config: AppConfig, source: str | None) -> int:
     return 0
 
 
+class PortBusyError(Exception):
+    """A port we must listen on cannot be bound; the message is the one line to print."""
+
+
+def _listen(host: str, port: int, setting: str) -> socket.socket:
+    """A socket listening on ``host:port``, bound before anything starts, so that a busy
+    port is one line naming it and ``setting`` (not a traceback from the server's start)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+        raise PortBusyError(
+            f"lms-graph: cannot listen on {host}:{port} ({reason.lower()}); "
+            f"choose another port with {setting}"
+        ) from None
+
+
 def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
     import uvicorn
 
     from graph.app import create_app
 
+    try:
+        server_socket = _listen(host, port, "--port")
+    except PortBusyError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    emulator_socket = None
+    if config.emulator is not None and config.emulator.port != 0:
+        try:
+            emulator_socket = _listen(
+                config.emulator.host,
+                config.emulator.port,
+                "--emulator-port (or [emulator] port in the config)",
+            )
+        except PortBusyError as exc:
+            server_socket.close()
+            print(exc, file=sys.stderr)
+            return 1
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
-        app = create_app(config)
+        app = create_app(config, emulator_socket=emulator_socket)
     except ConfigError as exc:
+        server_socket.close()
+        if emulator_socket is not None:
+            emulator_socket.close()
         print(f"lms-graph: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
-    return 0
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+    try:
+        server.run(sockets=[server_socket])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it shut down on, as uvicorn.run expects
+    finally:
+        server_socket.close()
+        if emulator_socket is not None:
+            emulator_socket.close()
+    return 0 if server.started else 3  # 3: uvicorn's code for a failed start-up
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.documents_command == "add":
             return add_documents(config, args.files)
         return list_documents(config)
+    if args.emulator_port is not None:
+        try:
+            config = config.with_emulator_port(args.emulator_port)
+        except ConfigError as exc:
+            print(f"lms-graph: {exc}", file=sys.stderr)
+            return 2
     return _serve(config, args.host, args.port, args.log_level)
 
 

@@ -245,6 +245,31 @@ class AppConfig(StrictModel):
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
         return self
 
+    def with_emulator_port(self, port: int) -> AppConfig:
+        """This config with ``[emulator]`` on ``port``, and every source that pointed at
+        the emulator (a loopback base URL on its old port) pointed at the new one."""
+        if self.emulator is None:
+            raise ConfigError("--emulator-port: this config has no [emulator] to move")
+        old = self.emulator.port
+        sources = [
+            source.model_copy(update={"base_url": _moved(source.base_url, old, port)})
+            for source in self.sources
+        ]
+        emulator = self.emulator.model_copy(update={"port": port})
+        return self.model_copy(update={"emulator": emulator, "sources": sources})
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _moved(url: str, old_port: int, new_port: int) -> str:
+    """``url`` on ``new_port`` if it is a loopback URL on ``old_port``, else as it is."""
+    parts = urlsplit(url)
+    if parts.hostname not in _LOOPBACK or parts.port != old_port:
+        return url
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return parts._replace(netloc=f"{host}:{new_port}").geturl()
+
 
 _ADAPTER = TypeAdapter(AppConfig)
 

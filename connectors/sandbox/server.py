@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -169,8 +170,17 @@ class Emulator:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on ``host:port``; port 0 picks a free port (see :attr:`base_url`)."""
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None
+    ) -> None:
+        """Serve on ``host:port``; port 0 picks a free port (see :attr:`base_url`).
+
+        Args:
+            host: Address to listen on.
+            port: Port to listen on; 0 for any free one.
+            sock: A socket already bound (and named by ``host``), served instead of
+                binding one: the caller has already reported a busy port its own way.
+        """
         if self._runner is not None:
             message = "emulator already started"
             raise RuntimeError(message)
@@ -186,7 +196,9 @@ class Emulator:
         # A short shutdown timeout: stop() must not wait for handlers parked in a fault delay.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site: web.BaseSite = (
+            web.SockSite(runner, sock) if sock is not None else web.TCPSite(runner, host, port)
+        )
         try:
             await site.start()
         except BaseException:

@@ -47,6 +47,8 @@ __all__ = ["STACKONE_ERRORS", "StackOneConnector", "stackone_error_code", "stack
 
 # Vendor facts this client relies on; shared/vendors/stackone.md has the sources.
 LMS = "/unified/lms"  # below the base URL, e.g. https://api.stackone.com
+# No by-course call: the spec's `/assignments` and `/completions` filter on `updated_after`
+# (and assignment `status`) only, so a course's learners come from walking those lists.
 # UNVERIFIED: `page_size` defaults to 25; an older guide says "up to 100", the LMS
 # maximum is not documented.
 MAX_PAGE_SIZE = 100

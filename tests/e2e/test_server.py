@@ -85,3 +85,80 @@ async def test_cli_serves_the_embedded_demo(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=10)
     assert process.returncode == 0, stderr.decode()
+
+
+async def _exit_of(*args: str) -> tuple[int | None, str]:
+    """Run ``lms-graph`` with ``args`` to its end (bounded): exit code and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "graph.cli", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    return process.returncode, stderr.decode()
+
+
+def _busy_port() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+async def test_a_busy_server_port_is_one_line_naming_it_and_the_setting() -> None:
+    with _busy_port() as busy:
+        port = busy.getsockname()[1]
+        code, stderr = await _exit_of(
+            "serve", "--port", str(port), "--emulator-port", str(_free_port())
+        )
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"lms-graph: cannot listen on 127.0.0.1:{port} (address already in use); "
+        "choose another port with --port"
+    ]
+
+
+async def test_a_busy_emulator_port_is_one_line_naming_it_and_the_setting() -> None:
+    with _busy_port() as busy:
+        port = busy.getsockname()[1]
+        code, stderr = await _exit_of(
+            "serve", "--port", str(_free_port()), "--emulator-port", str(port)
+        )
+    assert code == 1
+    assert stderr.splitlines() == [
+        f"lms-graph: cannot listen on 127.0.0.1:{port} (address already in use); "
+        "choose another port with --emulator-port (or [emulator] port in the config)"
+    ]
+
+
+async def test_emulator_port_moves_the_demo_emulator_and_its_sources() -> None:
+    emulator_port, server_port = _free_port(), _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "graph.cli", "serve", "--port", str(server_port),
+        "--emulator-port", str(emulator_port), "--log-level", "warning",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{server_port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(base + "/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            query = "{ users(first: 8) { edges { node { source } } } sources { health { ok } } }"
+            async with session.post(base + "/graphql", json={"query": query}) as response:
+                body = await response.json()
+            # The emulator itself answers on the new port (its error body: no key sent).
+            async with session.get(f"http://127.0.0.1:{emulator_port}/kombo/v1/lms/users") as r:
+                assert r.status == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=10)
+    assert process.returncode == 0, stderr.decode()
+    assert "errors" not in body, body
+    assert {e["node"]["source"] for e in body["data"]["users"]["edges"]} == {
+        "kombo-demo", "absorb-demo", "skilljar-demo", "stackone-demo",
+    }  # fmt: skip
+    assert [s["health"]["ok"] for s in body["data"]["sources"]] == [True] * 4

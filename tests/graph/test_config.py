@@ -127,3 +127,22 @@ def test_the_readme_documents_every_cache_setting(monkeypatch: pytest.MonkeyPatc
     documented = set(config.cache.model_fields_set) | set(config.cache.ttl.model_fields_set)
     every = set(type(config.cache).model_fields) | set(type(config.cache.ttl).model_fields)
     assert documented == every
+
+
+def test_emulator_port_moves_the_emulator_and_the_sources_reading_it() -> None:
+    moved = demo_config().with_emulator_port(9123)
+    assert moved.emulator is not None
+    assert moved.emulator.port == 9123
+    assert [s.base_url.split("/")[2] for s in moved.sources] == ["127.0.0.1:9123"] * 4
+    assert [s.base_url.split("/", 3)[3] for s in moved.sources] == [
+        s.base_url.split("/", 3)[3] for s in demo_config().sources
+    ]
+
+
+def test_emulator_port_leaves_other_urls_and_needs_an_emulator() -> None:
+    text = DEMO_CONFIG.replace("http://127.0.0.1:8700/absorb", "https://rest.myabsorb.com")
+    moved = parse_config(text).with_emulator_port(9123)
+    assert [s.base_url for s in moved.sources][1] == "https://rest.myabsorb.com"
+    live = parse_config("[cache]" + text.split("[cache]", 1)[1])  # no [emulator]
+    with pytest.raises(ConfigError, match=r"no \[emulator\]"):
+        live.with_emulator_port(9123)
