@@ -98,15 +98,29 @@ async def test_course_progressions_are_the_courses_learners_in_the_world(
         assert [edge["node"]["id"] for edge in completed["progressions"]["edges"]] == wanted
 
 
-async def test_course_progressions_of_many_courses_are_batched(
+async def test_course_progressions_use_the_by_course_calls_and_the_cache(
     federated: GraphQLServer, everywhere: Emulator
 ) -> None:
-    source = DEMO_SOURCES["kombo"]
-    courses = busy_courses(worlds(everywhere)[source], 10)
+    kombo, absorb = DEMO_SOURCES["kombo"], DEMO_SOURCES["absorb"]
+    kombo_courses = busy_courses(worlds(everywhere)[kombo], 10)
+    absorb_courses = busy_courses(worlds(everywhere)[absorb], 3)
+    ids = [course_id(kombo, c.id) for c in kombo_courses]
+    ids += [course_id(absorb, c.id) for c in absorb_courses]
+    query = (
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Course { progressions { totalCount } } } }"
+    )
     everywhere.clear_requests()
-    await federated.data(COURSES, {"ids": [course_id(source, c.id) for c in courses]})
-    progress = [r for r in everywhere.requests if r.path.endswith("course-progressions")]
-    assert len(progress) == 1  # one `course_ids` call for the ten courses
+    await federated.data(query, {"ids": ids})
+    paths = [(r.vendor, r.path) for r in everywhere.requests if "authenticate" not in r.path]
+    by_course = [p for p in paths if p[1].endswith(("course-progressions", "/enrollments"))]
+    # Kombo: one `course_ids` call for the ten; Absorb: one enrolment list per course.
+    assert sorted(by_course) == sorted(
+        [("kombo", "/lms/course-progressions")]
+        + [("absorb", f"/courses/{c.id}/enrollments") for c in absorb_courses]
+    )
+    everywhere.clear_requests()
+    await federated.data(query, {"ids": ids})
+    assert everywhere.count() == 0  # grouped look-ups are cached like the others
 
 
 @pytest.fixture
