@@ -180,9 +180,10 @@ class Course(relay.Node, SourceRecord):
         include_deleted: bool = False,
     ) -> RevisionConnection | None:
         args = ConnectionArgs(first, after, last, before)
+        scope = scope_of("Course.revisions", self.node_id, include_deleted)
+        args.verify(scope)
         everything = await info.context.loaders.of(self.source).revisions_of(self.record)
         revisions = [r for r in everything if include_deleted or r.deleted_at is None]
-        scope = scope_of("Course.revisions", self.node_id, include_deleted)
         page = paginate_list(revisions, args, scope)
         return build_connection(
             RevisionConnection, page, lambda r: Revision.from_domain(self.source, r)
@@ -201,10 +202,10 @@ class Course(relay.Node, SourceRecord):
         before: str | None = None,
         status: list[model.ProgressionStatus] | None = None,
     ) -> ProgressionConnection | None:
-        args = ConnectionArgs(first, after, last, before)
+        args, scope = _progression_args(first, after, last, before, status, self.node_id)
         loaders = info.context.loaders.of(self.source)
         everyone = await loaders.progressions_of_course.load(self.remote_id)
-        return _progression_connection(self.source, everyone, args, status, self.node_id)
+        return _progression_connection(self.source, everyone, args, status, scope)
 
 
 @strawberry.type(description="One version of a course; learners progress through a revision.")
@@ -259,11 +260,11 @@ class Revision(relay.Node, SourceRecord):
         before: str | None = None,
         status: list[model.ProgressionStatus] | None = None,
     ) -> ProgressionConnection | None:
-        args = ConnectionArgs(first, after, last, before)
+        args, scope = _progression_args(first, after, last, before, status, self.node_id)
         loaders = info.context.loaders.of(self.source)
         everyone = await loaders.progressions_of_course.load(self.record.course_id)
         mine = [p for p in everyone if p.revision_id == self.record.id]
-        return _progression_connection(self.source, mine, args, status, self.node_id)
+        return _progression_connection(self.source, mine, args, status, scope)
 
 
 @strawberry.type(description="A learner.")
@@ -305,10 +306,10 @@ class User(relay.Node, SourceRecord):
         before: str | None = None,
         status: list[model.ProgressionStatus] | None = None,
     ) -> ProgressionConnection | None:
-        args = ConnectionArgs(first, after, last, before)
+        args, scope = _progression_args(first, after, last, before, status, self.node_id)
         loaders = info.context.loaders.of(self.source)
         progressions = await loaders.progressions_of_user.load(self.remote_id)
-        return _progression_connection(self.source, progressions, args, status, self.node_id)
+        return _progression_connection(self.source, progressions, args, status, scope)
 
     @strawberry.field(
         description="Everyone with this user's work email in any source, this user included; "
@@ -358,10 +359,11 @@ class Person:
         status: list[model.ProgressionStatus] | None = None,
     ) -> ProgressionConnection:
         args = ConnectionArgs(first, after, last, before)
-        found = await person_progressions(info.context, self.records, tuple(info.path.as_list()))
         wanted = set(status) if status else None
-        kept = [item for item in found if wanted is None or item.record.status in wanted]
         scope = scope_of("person-progressions", self.records.email, sorted(wanted or ()))
+        args.verify(scope)
+        found = await person_progressions(info.context, self.records, tuple(info.path.as_list()))
+        kept = [item for item in found if wanted is None or item.record.status in wanted]
         page: Slice[Sourced[model.Progression]] = paginate_list(kept, args, scope)
         return build_connection(
             ProgressionConnection,
@@ -434,16 +436,31 @@ class Progression(relay.Node, SourceRecord):
         return Course.from_domain(self.source, course) if course else None
 
 
+def _progression_args(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    status: list[model.ProgressionStatus] | None,
+    owner: str,
+) -> tuple[ConnectionArgs, str]:
+    """The arguments of an owner's progressions and their cursor scope, checked before
+    the progressions are read: a bad cursor costs no vendor call."""
+    args = ConnectionArgs(first, after, last, before)
+    scope = scope_of("progressions", owner, sorted(set(status)) if status else None)
+    args.verify(scope)
+    return args, scope
+
+
 def _progression_connection(
     source: str,
     progressions: Sequence[model.Progression],
     args: ConnectionArgs,
     status: list[model.ProgressionStatus] | None,
-    owner: str,
+    scope: str,
 ) -> ProgressionConnection:
     wanted = set(status) if status else None
     kept = [p for p in progressions if wanted is None or p.status in wanted]
-    scope = scope_of("progressions", owner, sorted(wanted) if wanted else None)
     page = paginate_list(kept, args, scope)
     return build_connection(
         ProgressionConnection, page, lambda p: Progression.from_domain(source, p)

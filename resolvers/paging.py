@@ -79,6 +79,12 @@ class ConnectionArgs:
         for name in ("after", "before"):
             check_cursor_length(getattr(self, name), name)
 
+    def verify(self, scope: str) -> None:
+        """Refuse a cursor that is not one of ``scope``'s, before anything is read."""
+        for cursor in (self.after, self.before):
+            if cursor is not None:
+                decode_cursor(cursor, scope)
+
     @property
     def head(self) -> int | None:
         """How many items to keep from the start of the window (Relay's ``first``)."""

@@ -166,3 +166,20 @@ async def test_ids_and_cursors_too_long_to_be_ours_cost_no_vendor_call(
 async def test_a_malformed_before_is_refused_with_first(federated: GraphQLServer) -> None:
     body = await federated.post(PAGE, {"first": 3, "before": "bm90LWEtY3Vyc29y"})
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_CURSOR"]
+
+
+async def test_a_bad_cursor_on_a_nested_list_costs_no_progressions_call(
+    federated: GraphQLServer, everywhere: Emulator
+) -> None:
+    query = """
+    query($before: String) {
+      users(first: 2, source: "kombo-demo") {
+        edges { node { id progressions(first: 3, before: $before) { edges { cursor } } } }
+      }
+    }
+    """
+    everywhere.clear_requests()
+    body = await federated.post(query, {"before": "bm90LWEtY3Vyc29y"})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_CURSOR"] * 2
+    assert [e["node"]["progressions"] for e in body["data"]["users"]["edges"]] == [None, None]
+    assert everywhere.count("kombo", "/lms/course-progressions") == 0
