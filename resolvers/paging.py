@@ -7,8 +7,15 @@ round-robin and paging forward never repeats or skips an item, whatever each ven
 pagination looks like. Page sizes stay fixed along one chain of cursors because a
 vendor token is only meaningful with the size it was issued for.
 
-``last``/``before`` walk forward from the start (vendors page forwards only), bounded by
-:data:`MAX_BACKWARD_SCAN` items.
+A page is what the Relay spec's pagination algorithm gives over the whole merged list
+(https://relay.dev/graphql/connections.htm): the window after ``after`` and before
+``before``, its first ``first`` items, then the last ``last`` of those. Cursors count the
+items served per source, which places them in the merged list whatever chain they came
+from, so ``before`` caps each source's read. ``last`` without ``first`` scans the window
+forwards (vendors page forwards only), bounded by :data:`MAX_BACKWARD_SCAN` items.
+
+A source that fails keeps its position in the cursors, so paging on retries it; a page
+left empty by failed sources carries the cursor it started from to resume with.
 
 ``totalCount`` is the sum of every source's own total, and null as soon as one source
 cannot count (or failed): a partial sum would look like a real one. The cursor keeps

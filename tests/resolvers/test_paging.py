@@ -11,7 +11,13 @@ from connectors.errors import VendorUnavailable
 from connectors.model import Skill
 from resolvers.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, scope_of
 from resolvers.errors import InvalidArgumentError, InvalidCursorError
-from resolvers.paging import ConnectionArgs, SourceList, merged_slice, slice_list
+from resolvers.paging import (
+    MAX_BACKWARD_SCAN,
+    ConnectionArgs,
+    SourceList,
+    merged_slice,
+    slice_list,
+)
 from tests.relay import relay_reference
 
 
@@ -287,3 +293,26 @@ async def test_when_the_sources_holding_items_fail_the_end_cursor_resumes_them()
     )
     assert [i.record.id for _, i in again.edges] == ["bad-0", "bad-1", "bad-2"]
     assert not again.has_previous_page
+
+
+async def test_a_backward_scan_stops_at_its_bound() -> None:
+    vendor = FakeVendor("a", MAX_BACKWARD_SCAN + 300)
+    with pytest.raises(InvalidArgumentError, match="5000"):
+        await merged_slice([vendor.as_list()], ConnectionArgs(last=5), "s")
+    # Near the start, `before` keeps the scan short.
+    early = await merged_slice([vendor.as_list()], ConnectionArgs(first=10), "s")
+    vendor.calls.clear()
+    page = await merged_slice(
+        [vendor.as_list()], ConnectionArgs(last=3, before=early.edges[9][0]), "s"
+    )
+    assert [i.record.id for _, i in page.edges] == ["a-6", "a-7", "a-8"]
+    assert len(vendor.calls) == 1
+
+
+async def test_a_source_failing_in_a_backward_scan_is_asked_once() -> None:
+    good, bad = FakeVendor("good", 600), FakeVendor("bad", 600)
+    bad.broken = True
+    page = await merged_slice([good.as_list(), bad.as_list()], ConnectionArgs(last=2), "s")
+    assert [i.record.id for _, i in page.edges] == ["good-598", "good-599"]
+    assert [f.source for f in page.failures] == ["bad"]
+    assert len(bad.calls) == 1
