@@ -52,6 +52,11 @@ TOKEN_RENEW_EARLY = 5 * 60.0  # ours: renew before Absorb and our clock disagree
 # binding) and its maximum list size: 50 GUIDs keep the query near 2.3 KB.
 BULK_ENROLLMENTS_PATH = "/bulk/studentcourses"
 MAX_USERS_PER_BULK = 50
+# UNVERIFIED: the v2 path of "List enrollments for specific course" (its operation is in
+# the v2 reference, the path in the v1.5 guide). A course's learners are read with it, one
+# paginated list per course, rather than the bulk call's `courseIds`: the bulk answer is one
+# unpaginated array, unbounded for a popular course.
+COURSE_ENROLLMENTS_PATH = "/courses/{course_id}/enrollments"
 # UNVERIFIED: how many `or` clauses (URL length) `_filter` takes; 50 ID clauses are about
 # 2.8 KB encoded, far below common 8 KB URL limits.
 MAX_IDS_PER_FILTER = 50
@@ -250,7 +255,7 @@ class AbsorbConnector:
         self, course_ids: Sequence[str]
     ) -> Mapping[str, Sequence[Progression]]:
         async def one(course_id: str) -> list[Progression]:
-            path = f"/courses/{course_id}/enrollments"
+            path = COURSE_ENROLLMENTS_PATH.format(course_id=course_id)
             try:
                 return [
                     map_progression(e)
