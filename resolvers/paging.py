@@ -154,7 +154,8 @@ def slice_list(items: Sequence[T], args: ConnectionArgs, scope: str) -> Slice[T]
     edges = [(encode_cursor(scope, i), items[i]) for i in _trim(window, args)]
     return Slice(
         edges=edges,
-        has_next_page=len(window) > args.head if args.head is not None else end < len(items),
+        # Without `first`, `before`'s item follows the page; without `last`, `after`'s precedes.
+        has_next_page=len(window) > args.head if args.head is not None else args.before is not None,
         has_previous_page=len(window) > args.tail if args.tail is not None else start > 0,
         total_count=len(items),
     )
@@ -165,7 +166,7 @@ def _trim(window: Sequence[T], args: ConnectionArgs) -> Sequence[T]:
     those the last ``tail``."""
     kept = window[: args.head] if args.head is not None else window
     if args.tail is not None:
-        kept = kept[len(kept) - args.tail :] if args.tail else kept[:0]
+        kept = kept[max(0, len(kept) - args.tail) :]
     return kept
 
 
@@ -455,7 +456,7 @@ async def _backward(
             )
     items = list(window)
     return Slice(
-        edges=items[len(items) - count :] if count else [],
+        edges=items[max(0, len(items) - count) :],
         has_next_page=args.before is not None,
         has_previous_page=len(items) > count,
         total_count=state.total(),

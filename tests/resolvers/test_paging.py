@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 import pytest
@@ -316,3 +317,44 @@ async def test_a_source_failing_in_a_backward_scan_is_asked_once() -> None:
     assert [i.record.id for _, i in page.edges] == ["good-598", "good-599"]
     assert [f.source for f in page.failures] == ["bad"]
     assert len(bad.calls) == 1
+
+
+@pytest.mark.parametrize("sizes", [(1,), (7,), (7, 2), (1, 5, 3), (0, 4, 0, 9)])
+async def test_random_combinations_follow_the_relay_algorithm(sizes: tuple[int, ...]) -> None:
+    """Merged and in-memory lists, cursors from chains of different page sizes."""
+    rng = random.Random(sum(sizes))
+    vendors = [FakeVendor(f"s{i}", size, max_page=3) for i, size in enumerate(sizes)]
+    lists = [vendor.as_list() for vendor in vendors]
+    ids = round_robin(vendors)
+    chains = {size: await _cursors(lists, size) for size in (1, 2, 5)}
+    for _ in range(80):
+        after = rng.choice([None, *range(len(ids))])
+        before = rng.choice([None, *range(len(ids))])
+        first = rng.choice([None, 0, 1, 2, 3, 10])
+        last = rng.choice([None, 0, 1, 2, 3, 10])
+        if first is None and last is None:
+            first = 4  # the spec's "everything" is our default page size
+        args = ConnectionArgs(
+            first=first,
+            after=chains[rng.choice([1, 2, 5])][after] if after is not None else None,
+            last=last,
+            before=chains[rng.choice([1, 2, 5])][before] if before is not None else None,
+        )
+        page = await merged_slice(lists, args, "scope")
+        got = [item.record.id for _, item in page.edges]
+        expected = relay_reference(ids, after, before, first, last)
+        assert (got, page.has_next_page, page.has_previous_page) == expected, (
+            after, before, first, last,
+        )  # fmt: skip
+        memory = slice_list(
+            ids,
+            ConnectionArgs(
+                first=first,
+                after=encode_cursor("m", after) if after is not None else None,
+                last=last,
+                before=encode_cursor("m", before) if before is not None else None,
+            ),
+            "m",
+        )
+        got = [item for _, item in memory.edges]
+        assert (got, memory.has_next_page, memory.has_previous_page) == expected
