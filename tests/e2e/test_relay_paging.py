@@ -71,6 +71,8 @@ COMBOS = [
     (61, 60, 5, None),
     (130, None, 50, None),
     (None, 150, None, 3),
+    (17, 20, None, 6),  # `last` larger than the window
+    (None, None, 3, 10),
 ]
 
 
