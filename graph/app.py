@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL (with GraphiQL) on /graphql, liveness on /healthz.
+"""The ASGI application: GraphQL (with GraphiQL) on /graphql, liveness on /healthz, and
+GraphiQL's assets on /graphiql once ``lms-graph graphiql install`` put them in place.
 
 Connectors, and in demo mode the vendor emulator, live as long as the app: they are
 opened in the lifespan and closed on shutdown, so every request shares one HTTP
@@ -16,8 +17,9 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from connectors.base import Connector
@@ -26,6 +28,7 @@ from connectors.settings import build_connector
 from graph.config import AppConfig, EmulatorSettings
 from graph.cors import cors_middleware
 from graph.documents import DocumentRegistry
+from graph.graphiql import ASSETS_ROUTE, GraphiQLPage
 from graph.http import GraphQLOverHTTP
 from graph.schema import schema
 from resolvers.cache import CachedConnector, Clock, collect_stale_notices
@@ -42,9 +45,13 @@ class _State:
 
 
 class GraphQLEndpoint(GraphQLOverHTTP):
-    def __init__(self, state: _State, documents: DocumentRegistry) -> None:
+    def __init__(self, state: _State, documents: DocumentRegistry, graphiql: GraphiQLPage) -> None:
         super().__init__(schema, documents)
         self._state = state
+        self._graphiql = graphiql
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._graphiql.html(request.scope.get("root_path", "")))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if self._state.registry is None:
@@ -118,6 +125,7 @@ def create_app(
     """
     state = _State()
     documents = _documents(config)
+    graphiql = GraphiQLPage(config.graphiql.assets_dir)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -139,15 +147,20 @@ def create_app(
             stack.push_async_callback(registry.close)
             state.registry = registry
             logger.info("sources: %s", ", ".join(registry.names))
+            if not graphiql.installed:
+                logger.info(
+                    "GraphiQL loads its assets from the CDN; `lms-graph graphiql install` "
+                    "serves them from this server (%s)",
+                    graphiql.assets_dir,
+                )
             yield
             state.registry = None
 
-    return Starlette(
-        routes=[
-            Route("/", home),
-            Route("/healthz", healthz),
-            Route("/graphql", GraphQLEndpoint(state, documents)),
-        ],
-        middleware=cors_middleware(config.server),
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/graphql", GraphQLEndpoint(state, documents, graphiql)),
+    ]
+    if graphiql.installed:
+        routes.append(Mount(ASSETS_ROUTE, StaticFiles(directory=graphiql.assets_dir)))
+    return Starlette(routes=routes, middleware=cors_middleware(config.server), lifespan=lifespan)

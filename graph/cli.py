@@ -1,5 +1,5 @@
 """``lms-graph``: serve the API, print the demo config, export the schema, clear the cache,
-register persisted documents."""
+register persisted documents, install GraphiQL's assets."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from graph.config import DEMO_CONFIG, AppConfig, ConfigError, demo_config, load_config
+from graph.graphiql import (
+    GraphiQLInstallError,
+    default_assets_dir,
+    install_assets,
+    pinned_assets,
+)
 from resolvers.cache import ALL_KEYS_PREFIX, CacheStore, source_prefix
 
 __all__ = ["main"]
@@ -81,7 +87,34 @@ def _parser() -> argparse.ArgumentParser:
             default=os.environ.get("LMS_GRAPH_CONFIG"),
             help="TOML config file (default: $LMS_GRAPH_CONFIG, else the embedded demo)",
         )
+    graphiql = commands.add_parser("graphiql", help="GraphiQL served without a CDN")
+    graphiql_commands = graphiql.add_subparsers(dest="graphiql_command", required=True)
+    install = graphiql_commands.add_parser(
+        "install", help="download GraphiQL's pinned assets from the npm registry (needs npm)"
+    )
+    install.add_argument(
+        "--dir",
+        type=Path,
+        default=default_assets_dir(),
+        help="where to put them; the server reads [graphiql] assets_dir (default: %(default)s)",
+    )
+    install.add_argument("--npm", default="npm", help="the npm command (default: npm)")
     return parser
+
+
+def _install_graphiql(directory: Path, npm: str) -> int:
+    """``lms-graph graphiql install``: exit 0 when every asset is in place, 1 otherwise."""
+    try:
+        fetched = install_assets(directory, npm=npm)
+    except (GraphiQLInstallError, OSError) as exc:
+        print(f"lms-graph: cannot install GraphiQL's assets: {exc}", file=sys.stderr)
+        return 1
+    total = len(pinned_assets())
+    if fetched:
+        print(f"installed {len(fetched)} of {total} GraphiQL assets into {directory}")
+    else:
+        print(f"GraphiQL's {total} assets are already installed in {directory}")
+    return 0
 
 
 async def _clear_store(store: CacheStore, prefix: str) -> int:
@@ -181,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo-config":
         sys.stdout.write(DEMO_CONFIG)
         return 0
+    if args.command == "graphiql":
+        return _install_graphiql(args.dir, args.npm)
     if args.command == "export-schema":
         from graph.schema import schema_sdl
 

@@ -34,6 +34,7 @@ from graph.documents import (
     PersistedDocument,
     read_manifest,
 )
+from graph.graphiql import default_assets_dir
 from resolvers.cache import CachePolicy, CacheStore, MemoryStore, create_store
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "ConfigError",
     "DocumentsSettings",
     "EmulatorSettings",
+    "GraphiQLSettings",
     "ServerSettings",
     "demo_config",
     "load_config",
@@ -223,11 +225,18 @@ class EmulatorSettings(StrictModel):
     latency_ms: float = Field(default=0, ge=0, le=60_000)
 
 
+class GraphiQLSettings(StrictModel):
+    """``[graphiql]``: where ``lms-graph graphiql install`` put GraphiQL's assets."""
+
+    assets_dir: Path = Field(default_factory=default_assets_dir)
+
+
 class AppConfig(StrictModel):
     cache: CacheSettings = CacheSettings()
     documents: DocumentsSettings = DocumentsSettings()
     server: ServerSettings = ServerSettings()
     emulator: EmulatorSettings | None = None
+    graphiql: GraphiQLSettings = Field(default_factory=GraphiQLSettings)
     sources: Annotated[list[SourceSettings], Field(min_length=1)]
 
     def documents_store(self) -> CacheStore:

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import uvicorn
 from pydantic import SecretStr
+from starlette.types import ASGIApp
 
 from connectors.sandbox import Emulator, KomboTenant
 from connectors.sandbox.server import (
@@ -144,6 +145,8 @@ async def run_server(
     sources: Sequence[SourceSettings],
     cache: CacheSettings | None = None,
     clock: Callable[[], float] = time.time,
+    *,
+    wrap: Callable[[ASGIApp], ASGIApp] | None = None,
     **sections: Any,
 ) -> AsyncIterator[GraphQLServer]:
     """The real app under uvicorn on a free loopback port, for the duration of the block.
@@ -152,9 +155,13 @@ async def run_server(
         sources: The configured sources.
         cache: ``[cache]``; the default (memory) when None.
         clock: The cache's clock, so tests can age entries without sleeping.
+        wrap: An ASGI middleware around the whole app (tests record what the server got).
         sections: Other config tables by name (``documents=DocumentsSettings(...)`` …).
     """
     config = AppConfig(sources=list(sources), cache=cache or CacheSettings(), **sections)
+    app: ASGIApp = create_app(config, clock=clock)
+    if wrap is not None:
+        app = wrap(app)
     # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on for accepted
     # connections, and every request then waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -162,9 +169,7 @@ async def run_server(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, clock=clock), log_level="warning", lifespan="on", access_log=False
-        )
+        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
