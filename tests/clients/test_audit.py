@@ -1,0 +1,31 @@
+"""graphql-http's server audits: every MUST and every SHOULD of GraphQL over HTTP passes.
+
+The MAYs are reported (printed) but not required.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from connectors.settings import SourceSettings
+from tests.clients.conftest import needs_server_side, run_node
+from tests.harness import run_server
+
+
+@needs_server_side
+async def test_graphql_http_audits_all_pass(node: None, sources: list[SourceSettings]) -> None:
+    async with run_server(sources) as server:
+        result = await run_node("audit.mjs", server.url + "/graphql")
+
+    audits = result["audits"]
+    # Each audit's name starts with its level; a failed MUST is "error", a failed SHOULD "warn".
+    counts = Counter((a["name"].split()[0], a["status"]) for a in audits)
+    print(", ".join(f"{level} {status}: {n}" for (level, status), n in sorted(counts.items())))
+    assert {"MUST", "SHOULD"} <= {level for level, _ in counts}
+    required = [a for a in audits if a["name"].startswith(("MUST ", "SHOULD "))]
+    failed = [
+        f"{a['id']} {a['status']}: {a['name']} ({a['reason']})"
+        for a in required
+        if a["status"] != "ok"
+    ]
+    assert not failed, "\n".join(failed)
