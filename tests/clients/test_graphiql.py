@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
 from connectors.settings import SourceSettings
 from graph.config import GraphiQLSettings
 from graph.graphiql import CDN, DEFAULT_QUERY, pinned_assets
@@ -37,7 +40,10 @@ async def test_graphiql_runs_the_canonical_query_with_the_internet_blocked(
 
         await page.route("**/*", only_the_server)
         await page.goto(server.url + "/graphql")
-        await page.wait_for_selector(".graphiql-execute-button", timeout=30_000)
+        try:
+            await page.wait_for_selector(".graphiql-execute-button", timeout=30_000)
+        except PlaywrightTimeout:
+            pytest.fail(f"GraphiQL did not load; requests to other hosts: {blocked}")
         editor = await page.locator(".graphiql-query-editor").inner_text()
         assert "progressions(first: 20)" in editor
         async with page.expect_response(
