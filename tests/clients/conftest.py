@@ -20,7 +20,6 @@ import pytest
 
 from connectors.sandbox import Emulator, KomboTenant
 from connectors.settings import SourceSettings
-from graph.config import AppConfig
 from graph.graphiql import default_assets_dir, missing_assets
 from tests.clients.recording import RequestLog
 from tests.harness import kombo_source
@@ -122,13 +121,3 @@ def log() -> RequestLog:
 @pytest.fixture
 def sources(emulator: Emulator, tenant: KomboTenant) -> list[SourceSettings]:
     return [kombo_source("acme", emulator, tenant, max_attempts=1)]
-
-
-_SERVER_SIDE = {"documents", "server"} <= set(AppConfig.model_fields)
-#: For tests of what issue 9's server side builds; they run (and must pass) once it is merged.
-needs_server_side = pytest.mark.xfail(
-    not _SERVER_SIDE,
-    reason="waits for issue 9's server side (persisted documents, GraphQL over HTTP, CORS: "
-    "branch issue9a-server), not merged here yet",
-    strict=True,
-)

@@ -8,13 +8,12 @@ import pytest
 
 from connectors.sandbox import KomboTenant
 from connectors.settings import SourceSettings
-from tests.clients.conftest import needs_server_side, run_node
+from tests.clients.conftest import run_node
 from tests.clients.recording import RequestLog
 from tests.e2e.expected import live_users
 from tests.harness import run_server
 
 
-@needs_server_side
 @pytest.mark.parametrize("method", ["POST", "GET"], ids=["post", "useGETForHashedQueries"])
 async def test_apollo_sends_the_hash_then_the_query_once_then_the_hash_alone(
     node: None, sources: list[SourceSettings], tenant: KomboTenant, log: RequestLog, method: str

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections import Counter
 
 from connectors.settings import SourceSettings
-from tests.clients.conftest import needs_server_side, run_node
+from tests.clients.conftest import run_node
 from tests.harness import run_server
 
 
-@needs_server_side
 async def test_graphql_http_audits_all_pass(node: None, sources: list[SourceSettings]) -> None:
     async with run_server(sources) as server:
         result = await run_node("audit.mjs", server.url + "/graphql")

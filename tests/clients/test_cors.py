@@ -10,7 +10,6 @@ from aiohttp import web
 
 from connectors.sandbox import KomboTenant
 from connectors.settings import SourceSettings
-from tests.clients.conftest import needs_server_side
 from tests.clients.recording import RequestLog
 from tests.e2e.expected import live_users
 from tests.harness import run_server
@@ -49,7 +48,6 @@ async def app_origins(count: int) -> AsyncIterator[list[str]]:
         await runner.cleanup()
 
 
-@needs_server_side
 async def test_only_a_configured_origin_may_call_the_api_from_a_browser(
     browser: Any, sources: list[SourceSettings], tenant: KomboTenant, log: RequestLog
 ) -> None:

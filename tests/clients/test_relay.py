@@ -8,7 +8,7 @@ from pathlib import Path
 
 from connectors.sandbox import Emulator, KomboTenant
 from connectors.settings import SourceSettings
-from tests.clients.conftest import needs_server_side, run_node
+from tests.clients.conftest import run_node
 from tests.clients.recording import Exchange, RequestLog
 from tests.e2e.expected import live_users
 from tests.harness import run_server
@@ -34,7 +34,6 @@ def assert_refused(exchange: Exchange, status: int, code: str) -> None:
     assert exchange.error_codes == [code], exchange.response
 
 
-@needs_server_side
 async def test_relay_doc_id_runs_the_registered_document(
     node: None,
     sources: list[SourceSettings],
@@ -54,7 +53,6 @@ async def test_relay_doc_id_runs_the_registered_document(
     assert exchange.payload == {"doc_id": DOC_ID, "variables": {"first": 3}}
 
 
-@needs_server_side
 async def test_trusted_mode_refuses_what_is_not_registered_and_runs_nothing(
     node: None,
     sources: list[SourceSettings],

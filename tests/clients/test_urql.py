@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.sandbox import KomboTenant
 from connectors.settings import SourceSettings
-from tests.clients.conftest import needs_server_side, run_node
+from tests.clients.conftest import run_node
 from tests.clients.recording import RequestLog
 from tests.e2e.expected import live_users
 from tests.harness import run_server
@@ -12,7 +12,6 @@ from tests.harness import run_server
 RESPONSE_JSON = "application/graphql-response+json"
 
 
-@needs_server_side
 async def test_urql_gets_graphql_response_json(
     node: None, sources: list[SourceSettings], tenant: KomboTenant, log: RequestLog
 ) -> None:
