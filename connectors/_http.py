@@ -4,6 +4,12 @@ A connector supplies what is vendor-specific as data: its auth, how to read the 
 error code out of an error body, and which vendor codes mean what. Everything else,
 timeouts, backoff with jitter, ``Retry-After`` and turning failures into
 :mod:`connectors.errors`, happens here once.
+
+Every attempt also runs under the request's deadline (:mod:`connectors.deadline`): it
+is cut when the deadline comes (``SOURCE_TIMEOUT``), and a retry whose wait would pass
+the deadline is not made. The source's :class:`~connectors.breaker.CircuitBreaker` is
+asked before each attempt and told how it ended. A body larger than
+``max_response_bytes`` is cut while it streams in.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Any, Protocol, TypeVar
 import aiohttp
 from pydantic import TypeAdapter, ValidationError
 
+from connectors.breaker import Admission, CircuitBreaker
+from connectors.deadline import deadline, remaining
 from connectors.errors import (
     ConnectorError,
     VendorAuthError,
@@ -29,10 +37,13 @@ from connectors.errors import (
     VendorNotFound,
     VendorRateLimited,
     VendorRejectedRequest,
+    VendorTimeout,
     VendorUnavailable,
 )
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
     "STATUS_ERRORS",
     "Auth",
     "HttpTransport",
@@ -43,6 +54,12 @@ logger = logging.getLogger(__name__)
 
 QueryParams = Mapping[str, str]
 ModelT = TypeVar("ModelT")
+
+#: Time limits of one vendor call, unless the source configures its own.
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=5, connect=5)
+#: Largest vendor body read by default; a larger one is a SOURCE_BAD_RESPONSE.
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 #: What an HTTP status means when the vendor's body names no code we know.
 STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
@@ -75,7 +92,7 @@ class RetryPolicy:
     request should fail fast with SOURCE_RATE_LIMITED rather than hang.
     """
 
-    max_attempts: int = 4
+    max_attempts: int = 3
     base_delay: float = 0.2
     max_delay: float = 3.0
     max_retry_after: float = 5.0
@@ -120,6 +137,9 @@ class HttpTransport:
         auth: Supplies credential headers.
         error_code_of: Reads the vendor's error code (or None) out of a parsed error body.
         vendor_errors: Vendor error codes that override the status-based classification.
+        breaker: The source's circuit breaker; None for a transport whose calls run inside
+            another transport's attempt (Absorb's login), which the outer attempt covers.
+        max_response_bytes: Largest body read; a larger one is cut while streaming.
     """
 
     source: str
@@ -128,10 +148,10 @@ class HttpTransport:
     auth: Auth
     error_code_of: Callable[[Any], str | None] = lambda _body: None
     vendor_errors: Mapping[str, type[ConnectorError]] = field(default_factory=dict)
-    timeout: aiohttp.ClientTimeout = field(
-        default_factory=lambda: aiohttp.ClientTimeout(total=20, connect=5)
-    )
+    timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: CircuitBreaker | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
 
     async def open(self) -> None:
@@ -180,17 +200,73 @@ class HttpTransport:
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, path, params, json_body)
+                return await self._guarded(method, path, params, json_body)
             except VendorAuthError:
                 if renewed or not await self.auth.renew(self.session):
                     raise
                 renewed = True
             except ConnectorError as exc:
-                delay = self.retry.delay(attempt, exc.retry_after) if exc.retriable else None
+                delay = self._retry_delay(attempt, exc)
                 if delay is None:
                     raise
                 logger.info("%s; retrying in %.2fs (attempt %d)", exc.message, delay, attempt)
                 await asyncio.sleep(delay)
+
+    def _retry_delay(self, attempt: int, exc: ConnectorError) -> float | None:
+        if not exc.retriable or exc.breaker is not None:
+            return None
+        delay = self.retry.delay(attempt, exc.retry_after)
+        left = remaining()
+        if delay is None or (left is not None and delay >= left):
+            return None  # waiting would pass the deadline: the caller gets the error now
+        return delay
+
+    async def _guarded(
+        self, method: str, path: str, params: QueryParams | None, json_body: Any
+    ) -> Any:
+        """One attempt, under the deadline and the breaker."""
+        where = {"method": method, "path": path}
+        breaker = self.breaker
+        admission = breaker.admit() if breaker is not None else Admission.CALL
+        if breaker is not None and admission is Admission.REFUSED:
+            detail = (
+                f"circuit breaker {breaker.state.value} after repeated failures; "
+                f"next probe in {breaker.retry_in:.1f}s"
+            )
+            raise self.error(VendorUnavailable, detail, breaker=breaker.state.value, **where)
+        try:
+            result = await self._before_deadline(method, path, params, json_body)
+        except ConnectorError as exc:
+            if breaker is not None:
+                if _is_outage(exc):
+                    breaker.failed(admission)
+                else:
+                    breaker.succeeded()  # the vendor answered, if only to say no
+            raise
+        except BaseException:
+            if breaker is not None:
+                breaker.abandoned(admission)
+            raise
+        if breaker is not None:
+            breaker.succeeded()
+        return result
+
+    async def _before_deadline(
+        self, method: str, path: str, params: QueryParams | None, json_body: Any
+    ) -> Any:
+        at = deadline()
+        where = {"method": method, "path": path}
+        if at is not None and at <= asyncio.get_running_loop().time():
+            raise self.error(
+                VendorTimeout, "the request's deadline passed before the call", **where
+            )
+        try:
+            async with asyncio.timeout_at(at):
+                return await self._attempt(method, path, params, json_body)
+        except TimeoutError as exc:  # _attempt turns its own timeouts into VendorUnavailable
+            raise self.error(
+                VendorTimeout, "no answer before the request's deadline", **where
+            ) from exc
 
     async def _attempt(
         self, method: str, path: str, params: QueryParams | None, json_body: Any
@@ -201,9 +277,9 @@ class HttpTransport:
             async with self.session.request(
                 method, self.base_url + path, params=params, json=json_body, headers=headers
             ) as response:
-                body = await response.read()
                 status = response.status
                 retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                body = await self._read_capped(response, where)
         except TimeoutError as exc:
             raise self.error(VendorUnavailable, "timed out", **where) from exc
         except aiohttp.ClientError as exc:
@@ -213,6 +289,22 @@ class HttpTransport:
         if 200 <= status < 300:
             return parsed
         raise self._classify(status, parsed, retry_after, where)
+
+    async def _read_capped(
+        self, response: aiohttp.ClientResponse, where: Mapping[str, str]
+    ) -> bytes:
+        """The body, or VendorBadResponse as soon as it passes ``max_response_bytes``
+        (leaving the response unread closes its connection)."""
+        limit = self.max_response_bytes
+        too_large = f"response larger than {limit} bytes"
+        if response.content_length is not None and response.content_length > limit:
+            raise self.error(VendorBadResponse, too_large, status=response.status, **where)
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise self.error(VendorBadResponse, too_large, status=response.status, **where)
+        return bytes(body)
 
     def _parse(self, body: bytes, status: int, where: Mapping[str, str]) -> Any:
         if not body:
@@ -247,3 +339,10 @@ class HttpTransport:
             retry_after=retry_after,
             **where,
         )
+
+
+def _is_outage(error: ConnectorError) -> bool:
+    """Timeouts, connection failures and 5xx: what the circuit breaker counts."""
+    if isinstance(error, VendorTimeout):
+        return True
+    return isinstance(error, VendorUnavailable) and (error.status is None or error.status >= 500)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from connectors.breaker import CircuitBreaker
 from connectors.model import Course, Progression, Record, Skill, User
 
 __all__ = ["Capabilities", "Connector", "ListQuery", "Page"]
@@ -62,12 +63,14 @@ class Connector(Protocol):
         kind: The vendor kind (``kombo`` …).
         tenant: A non-secret identity of the vendor tenant (integration or account ID):
             what keeps one tenant's data apart from another's.
+        breaker: The source's circuit breaker (its state is shown on ``/readyz``).
     """
 
     name: str
     kind: str
     tenant: str
     capabilities: Capabilities
+    breaker: CircuitBreaker
 
     async def open(self) -> None: ...
 

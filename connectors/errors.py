@@ -3,7 +3,8 @@
     ConnectorError                 anything that went wrong talking to a source
     ├── VendorAuthError            credentials or tenant rejected: fatal until config changes
     ├── VendorRateLimited          the vendor asked us to slow down: retriable later
-    ├── VendorUnavailable          5xx, timeout, connection refused: retriable
+    ├── VendorUnavailable          5xx, timeout, connection refused, breaker open: retriable
+    ├── VendorTimeout              the request's deadline came before the answer: not retried
     ├── VendorBadResponse          a 2xx we cannot read (garbage, wrong shape): not retried
     ├── VendorRejectedRequest      the vendor refused our request (4xx input errors)
     └── VendorNotFound             the vendor says the object does not exist
@@ -23,6 +24,7 @@ __all__ = [
     "VendorNotFound",
     "VendorRateLimited",
     "VendorRejectedRequest",
+    "VendorTimeout",
     "VendorUnavailable",
 ]
 
@@ -38,6 +40,7 @@ class ConnectorError(Exception):
         status: The HTTP status, if a response arrived.
         vendor_code: The vendor's own error code, if its body named one.
         retry_after: Seconds the vendor asked us to wait (``Retry-After``), if it said.
+        breaker: The source's circuit breaker state when it refused the call, else None.
     """
 
     code: ClassVar[str] = "SOURCE_ERROR"
@@ -54,6 +57,7 @@ class ConnectorError(Exception):
         status: int | None = None,
         vendor_code: str | None = None,
         retry_after: float | None = None,
+        breaker: str | None = None,
     ) -> None:
         self.detail = detail
         self.source = source
@@ -63,6 +67,7 @@ class ConnectorError(Exception):
         self.status = status
         self.vendor_code = vendor_code
         self.retry_after = retry_after
+        self.breaker = breaker
         super().__init__(self.message)
 
     @property
@@ -97,3 +102,7 @@ class VendorRejectedRequest(ConnectorError):
 
 class VendorNotFound(ConnectorError):
     code = "SOURCE_NOT_FOUND"
+
+
+class VendorTimeout(ConnectorError):
+    code = "SOURCE_TIMEOUT"

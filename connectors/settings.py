@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal
 import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
-from connectors._http import RetryPolicy
+from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy
 from connectors.absorb import AbsorbConnector
 from connectors.base import Connector
+from connectors.breaker import CircuitBreaker
 from connectors.kombo import KomboConnector
 from connectors.skilljar import SkilljarConnector
 from connectors.stackone import StackOneConnector
@@ -56,19 +57,34 @@ class BaseSourceSettings(BaseModel):
     Attributes:
         name: Unique name of the source; part of every global ID, so keep it stable.
         base_url: The vendor API's base URL (region and version included).
-        timeout_seconds: Total time one vendor call may take.
+        timeout_seconds: Total time one vendor call may take (each call is also cut at
+            the GraphQL request's deadline, ``[server] request_timeout_seconds``).
         max_attempts: Tries of one vendor call when it fails in a retriable way.
+        breaker_failures: Outages in a row (timeouts, connection failures, 5xx) that open
+            the source's circuit breaker; 0 never opens it.
+        breaker_cooldown_seconds: How long an open breaker refuses calls before one
+            probe may go through.
+        max_response_bytes: Largest vendor body read; a larger one is cut while it
+            streams in and answered with SOURCE_BAD_RESPONSE.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=SOURCE_NAME_PATTERN)
     base_url: PlainSetting = Field(pattern=r"^https?://")
-    timeout_seconds: float = Field(default=20.0, gt=0)
-    max_attempts: int = Field(default=4, ge=1, le=10)
+    # A hanging vendor costs at most the request's deadline (10 s by default): a call
+    # is cut at 5 s, or at the deadline, and a retry that would pass it is not made.
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    breaker_failures: int = Field(default=5, ge=0, le=1000)
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(max_attempts=self.max_attempts)
+
+    def circuit_breaker(self) -> CircuitBreaker:
+        return CircuitBreaker(self.breaker_failures, self.breaker_cooldown_seconds)
 
     def client_timeout(self) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(
@@ -129,6 +145,8 @@ def build_connector(settings: SourceSettings) -> Connector:
             integration_id=settings.integration_id,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
+            breaker=settings.circuit_breaker(),
+            max_response_bytes=settings.max_response_bytes,
         )
     if isinstance(settings, AbsorbSettings):
         return AbsorbConnector(
@@ -141,6 +159,8 @@ def build_connector(settings: SourceSettings) -> Connector:
             max_concurrency=settings.max_concurrency,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
+            breaker=settings.circuit_breaker(),
+            max_response_bytes=settings.max_response_bytes,
         )
     if isinstance(settings, StackOneSettings):
         return StackOneConnector(
@@ -151,6 +171,8 @@ def build_connector(settings: SourceSettings) -> Connector:
             max_concurrency=settings.max_concurrency,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
+            breaker=settings.circuit_breaker(),
+            max_response_bytes=settings.max_response_bytes,
         )
     if isinstance(settings, SkilljarSettings):
         return SkilljarConnector(
@@ -161,6 +183,8 @@ def build_connector(settings: SourceSettings) -> Connector:
             max_concurrency=settings.max_concurrency,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
+            breaker=settings.circuit_breaker(),
+            max_response_bytes=settings.max_response_bytes,
         )
     raise UnsupportedSourceKind(
         f"source {settings.name!r}: kind {settings.kind!r} is not supported by this version yet"

@@ -18,7 +18,13 @@ from multidict import MultiDict
 from pydantic import SecretStr, TypeAdapter, ValidationError
 from yarl import URL
 
-from connectors._http import Auth, HttpTransport, RetryPolicy
+from connectors._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    Auth,
+    HttpTransport,
+    RetryPolicy,
+)
 from connectors.absorb import payloads
 from connectors.absorb.auth import AbsorbKeyAuth, AbsorbTokenAuth
 from connectors.absorb.filters import (
@@ -31,6 +37,7 @@ from connectors.absorb.filters import (
 from connectors.absorb.mapping import is_current, map_course, map_progression, map_user
 from connectors.absorb.paging import PageIndex
 from connectors.base import Capabilities, ListQuery, Page
+from connectors.breaker import CircuitBreaker
 from connectors.errors import (
     ConnectorError,
     VendorAuthError,
@@ -132,14 +139,19 @@ class AbsorbConnector:
         token_prefix: str = "",
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        breaker: CircuitBreaker | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_concurrency: int = MAX_CONCURRENCY,
     ) -> None:
         self.name = name
         self.tenant = _tenant_of(base_url, username)
+        self.breaker = breaker or CircuitBreaker()
         base = base_url.rstrip("/")
-        timeout = timeout or aiohttp.ClientTimeout(total=20, connect=5)
+        timeout = timeout or DEFAULT_TIMEOUT
 
-        def transport(auth: Auth, retry: RetryPolicy) -> HttpTransport:
+        def transport(
+            auth: Auth, retry: RetryPolicy, breaker: CircuitBreaker | None
+        ) -> HttpTransport:
             return HttpTransport(
                 source=name,
                 vendor=self.kind,
@@ -149,6 +161,8 @@ class AbsorbConnector:
                 vendor_errors=ABSORB_ERRORS,
                 retry=retry,
                 timeout=timeout,
+                breaker=breaker,
+                max_response_bytes=max_response_bytes,
             )
 
         key = AbsorbKeyAuth(api_key)
@@ -156,13 +170,13 @@ class AbsorbConnector:
             key=key,
             # One try per login: a login runs inside an attempt of the request that
             # needs it, whose retries cover it (retrying in both would multiply them).
-            login_http=transport(key, RetryPolicy(max_attempts=1)),
+            login_http=transport(key, RetryPolicy(max_attempts=1), None),
             username=username,
             password=password,
             token_prefix=token_prefix,
             valid_for=TOKEN_LIFETIME - TOKEN_RENEW_EARLY,
         )
-        self._http = transport(self._auth, retry or RetryPolicy())
+        self._http = transport(self._auth, retry or RetryPolicy(), self.breaker)
         self._slots = asyncio.Semaphore(max_concurrency)
 
     async def open(self) -> None:

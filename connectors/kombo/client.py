@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from connectors._http import HttpTransport, RetryPolicy
+from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, HttpTransport, RetryPolicy
 from connectors.base import Capabilities, ListQuery, Page
+from connectors.breaker import CircuitBreaker
 from connectors.errors import (
     ConnectorError,
     VendorAuthError,
@@ -86,9 +87,12 @@ class KomboConnector:
         integration_id: str,
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        breaker: CircuitBreaker | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.name = name
         self.tenant = integration_id
+        self.breaker = breaker or CircuitBreaker()
         self._http = HttpTransport(
             source=name,
             vendor=self.kind,
@@ -97,7 +101,9 @@ class KomboConnector:
             error_code_of=kombo_error_code,
             vendor_errors=KOMBO_ERRORS,
             retry=retry or RetryPolicy(),
-            timeout=timeout or aiohttp.ClientTimeout(total=20, connect=5),
+            timeout=timeout or DEFAULT_TIMEOUT,
+            breaker=self.breaker,
+            max_response_bytes=max_response_bytes,
         )
 
     async def open(self) -> None:

@@ -19,8 +19,9 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import SecretStr, TypeAdapter
 
-from connectors._http import HttpTransport, RetryPolicy
+from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, HttpTransport, RetryPolicy
 from connectors.base import Capabilities, ListQuery, Page
+from connectors.breaker import CircuitBreaker
 from connectors.errors import (
     ConnectorError,
     VendorBadResponse,
@@ -120,9 +121,12 @@ class SkilljarConnector:
         max_concurrency: int = 8,
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        breaker: CircuitBreaker | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.name = name
         self.tenant = domain
+        self.breaker = breaker or CircuitBreaker()
         self._published_path = f"/v1/domains/{_seg(domain)}/published-courses"
         self._slots = asyncio.Semaphore(max_concurrency)
         self._http = HttpTransport(
@@ -133,7 +137,9 @@ class SkilljarConnector:
             error_code_of=skilljar_error_code,
             vendor_errors=SKILLJAR_ERRORS,
             retry=retry or RetryPolicy(),
-            timeout=timeout or aiohttp.ClientTimeout(total=20, connect=5),
+            timeout=timeout or DEFAULT_TIMEOUT,
+            breaker=self.breaker,
+            max_response_bytes=max_response_bytes,
         )
 
     async def open(self) -> None:

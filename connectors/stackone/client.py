@@ -33,8 +33,9 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
-from connectors._http import HttpTransport, RetryPolicy
+from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, HttpTransport, RetryPolicy
 from connectors.base import Capabilities, ListQuery, Page
+from connectors.breaker import CircuitBreaker
 from connectors.errors import ConnectorError, VendorAuthError, VendorRejectedRequest
 from connectors.model import Course, Progression, Record, Skill, User
 from connectors.stackone import payloads
@@ -125,9 +126,12 @@ class StackOneConnector:
         max_concurrency: int = 8,
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        breaker: CircuitBreaker | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.name = name
         self.tenant = account_id
+        self.breaker = breaker or CircuitBreaker()
         self._http = HttpTransport(
             source=name,
             vendor=self.kind,
@@ -136,7 +140,9 @@ class StackOneConnector:
             error_code_of=stackone_error_code,
             vendor_errors=STACKONE_ERRORS,
             retry=retry or RetryPolicy(),
-            timeout=timeout or aiohttp.ClientTimeout(total=20, connect=5),
+            timeout=timeout or DEFAULT_TIMEOUT,
+            breaker=self.breaker,
+            max_response_bytes=max_response_bytes,
         )
         self._api = StackOneApi(
             self._http, prefix=LMS, page_size=MAX_PAGE_SIZE, max_concurrency=max_concurrency

@@ -76,6 +76,7 @@ class CachedConnector:
         self.kind = inner.kind
         self.tenant = inner.tenant
         self.capabilities = inner.capabilities
+        self.breaker = inner.breaker
         self.keys = CacheKeys(inner.name, inner.kind, inner.tenant)
         self.stats = CacheStats()
         self._store = store
