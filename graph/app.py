@@ -1,9 +1,13 @@
-"""The ASGI application: GraphQL (with GraphiQL) on /graphql, liveness on /healthz, and
-GraphiQL's assets on /graphiql once ``lms-graph graphiql install`` put them in place.
+"""The ASGI application: GraphQL (with GraphiQL) on /graphql, liveness on /healthz,
+readiness (each source's circuit breaker) on /readyz, and GraphiQL's assets on /graphiql
+once ``lms-graph graphiql install`` put them in place.
 
 Connectors, and in demo mode the vendor emulator, live as long as the app: they are
 opened in the lifespan and closed on shutdown, so every request shares one HTTP
-session per source.
+session per source. Each GraphQL request runs under ``[server] request_timeout_seconds``
+(bound where its context is made, so its DataLoader tasks inherit it); the edge
+middlewares give it an ``X-Request-ID``, a body read timeout, and cancel it when its
+client disconnects.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -23,13 +28,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from connectors.base import Connector
+from connectors.breaker import BreakerState
+from connectors.deadline import bind_deadline
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import build_connector
-from graph.config import AppConfig, EmulatorSettings
+from graph.body_timeout import BodyReadTimeout
+from graph.config import AppConfig, EmulatorSettings, ServerSettings
 from graph.cors import cors_middleware
+from graph.disconnect import CancelOnDisconnect
 from graph.documents import DocumentRegistry
 from graph.graphiql import ASSETS_ROUTE, GraphiQLPage
 from graph.http import GraphQLOverHTTP
+from graph.request_id import request_id_middleware
 from graph.schema import schema
 from resolvers.cache import CachedConnector, Clock, collect_stale_notices
 from resolvers.context import Context
@@ -45,10 +55,17 @@ class _State:
 
 
 class GraphQLEndpoint(GraphQLOverHTTP):
-    def __init__(self, state: _State, documents: DocumentRegistry, graphiql: GraphiQLPage) -> None:
+    def __init__(
+        self,
+        state: _State,
+        documents: DocumentRegistry,
+        graphiql: GraphiQLPage,
+        server: ServerSettings,
+    ) -> None:
         super().__init__(schema, documents)
         self._state = state
         self._graphiql = graphiql
+        self._server = server
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._graphiql.html(request.scope.get("root_path", "")))
@@ -57,13 +74,34 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         if self._state.registry is None:
             raise RuntimeError("request before start-up finished")
         context = Context(sources=self._state.registry)
-        # Resolvers and DataLoader tasks of this request inherit the binding.
+        # Resolvers and DataLoader tasks of this request inherit the bindings.
         collect_stale_notices(context.stale)
+        bind_deadline(self._server.request_timeout_seconds)
         return context
 
 
 async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
+
+
+def readiness(registry: SourceRegistry | None) -> tuple[int, dict[str, Any]]:
+    """Each source's breaker; 503 only when no source can serve (or before start-up)."""
+    if registry is None:
+        return 503, {"status": "starting", "sources": {}}
+    sources: dict[str, Any] = {}
+    for connector in registry:
+        breaker = connector.breaker
+        sources[connector.name] = {
+            "kind": connector.kind,
+            "breaker": breaker.state.value,
+            "failures": breaker.failures,
+            "retryInSeconds": round(breaker.retry_in, 1),
+        }
+    states = [source["breaker"] for source in sources.values()]
+    if all(state == BreakerState.OPEN for state in states):
+        return 503, {"status": "unavailable", "sources": sources}
+    degraded = any(state != BreakerState.CLOSED for state in states)
+    return 200, {"status": "degraded" if degraded else "ready", "sources": sources}
 
 
 async def home(_: Request) -> Response:
@@ -156,11 +194,24 @@ def create_app(
             yield
             state.registry = None
 
+    async def readyz(_: Request) -> Response:
+        status, body = readiness(state.registry)
+        return JSONResponse(body, status_code=status)
+
     routes: list[BaseRoute] = [
         Route("/", home),
         Route("/healthz", healthz),
-        Route("/graphql", GraphQLEndpoint(state, documents, graphiql)),
+        Route("/readyz", readyz),
+        Route("/graphql", GraphQLEndpoint(state, documents, graphiql, config.server)),
     ]
     if graphiql.installed:
         routes.append(Mount(ASSETS_ROUTE, StaticFiles(directory=graphiql.assets_dir)))
-    return Starlette(routes=routes, middleware=cors_middleware(config.server), lifespan=lifespan)
+    # Outermost first: every answer has a request ID, CORS headers go on every answer
+    # (408s included), and the body is read before disconnects are watched.
+    middleware = [
+        request_id_middleware(),
+        *cors_middleware(config.server),
+        Middleware(CancelOnDisconnect),
+        Middleware(BodyReadTimeout, seconds=config.server.body_timeout_seconds),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -166,6 +166,13 @@ class ServerSettings(StrictModel):
     cors_allow_credentials: bool = False
     cors_max_age_seconds: int = Field(default=600, ge=0, le=86_400)
 
+    # -- deadlines (README, "Deadlines, breakers and health") --------------------------------
+    #: Every GraphQL request's deadline: its vendor calls are cut there, and the answer
+    #: carries what arrived plus SOURCE_TIMEOUT for the sources that did not answer.
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    #: Time to receive a request's whole body; a slower (or half-sent) one gets 408.
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
     @model_validator(mode="after")
     def _no_credentials_for_everyone(self) -> ServerSettings:
         if self.cors_allow_credentials and "*" in self.cors_allow_origins:

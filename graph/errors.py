@@ -45,6 +45,8 @@ def source_error_extensions(error: ConnectorError) -> dict[str, Any]:
         extensions["vendorCode"] = error.vendor_code
     if error.retry_after is not None:
         extensions["retryAfterSeconds"] = error.retry_after
+    if error.breaker is not None:
+        extensions["breaker"] = error.breaker
     return extensions
 
 

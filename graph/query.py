@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
+from connectors.breaker import BreakerState
 from connectors.errors import ConnectorError
 from connectors.model import EntityKind
 from graph.types import (
@@ -94,6 +95,15 @@ def _list_field(entity: EntityKind, connection: Any, node_type: Any, what: str) 
     )
 
 
+strawberry.enum(
+    BreakerState,
+    name="CircuitState",
+    description="A source's circuit breaker: CLOSED calls the vendor; OPEN refuses calls "
+    "after repeated failures (timeouts, connection failures, 5xx) until its cool-down ends; "
+    "HALF_OPEN lets one probe call through, whose success closes it.",
+)
+
+
 @strawberry.type(description="A source's answer to a cheap authenticated call.")
 class SourceHealth:
     ok: bool = strawberry.field(description="True when the source answered as expected.")
@@ -102,6 +112,9 @@ class SourceHealth:
     )
     message: str | None = strawberry.field(description="What went wrong, without secrets.")
     latency_ms: float = strawberry.field(description="How long the check took.")
+    breaker: BreakerState = strawberry.field(
+        description="The source's circuit breaker after the check."
+    )
 
 
 @strawberry.type(description="How a source's cache has answered since the server started.")
@@ -133,12 +146,19 @@ class Source:
         started = time.perf_counter()
         code: str | None = None
         message: str | None = None
+        connector = info.context.sources.get(self.name)
         try:
-            await info.context.sources.get(self.name).check_health()
+            await connector.check_health()
         except ConnectorError as error:
             code, message = error.code, error.message
         elapsed = (time.perf_counter() - started) * 1000
-        return SourceHealth(ok=code is None, code=code, message=message, latency_ms=elapsed)
+        return SourceHealth(
+            ok=code is None,
+            code=code,
+            message=message,
+            latency_ms=elapsed,
+            breaker=connector.breaker.state,
+        )
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from connectors.errors import ConnectorError
 from graph.errors import ErrorShaping
+from graph.failure_log import SourceFailureLog
 from graph.query import Query
 from resolvers.errors import UserInputError
 
@@ -28,7 +29,8 @@ class LmsGraphSchema(strawberry.Schema):
         for error in errors:
             original = error.original_error
             if isinstance(original, ConnectorError):
-                logger.warning("%s", original.message)
+                # SourceFailureLog writes one WARNING per failed source and request.
+                logger.debug("%s", original.message)
             elif isinstance(original, UserInputError) or original is None:
                 logger.debug("client error: %s", error.message)
             else:
@@ -37,7 +39,8 @@ class LmsGraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-schema = LmsGraphSchema(query=Query, extensions=[ErrorShaping])
+# SourceFailureLog after ErrorShaping: its hook exits first, and sees the errors unshaped.
+schema = LmsGraphSchema(query=Query, extensions=[ErrorShaping, SourceFailureLog])
 
 
 def schema_sdl(target: Any = None) -> str:

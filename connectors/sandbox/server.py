@@ -10,8 +10,8 @@ path prefix, a tenant class, ``build_<vendor>_app(tenants)`` and the vendor's er
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,6 +25,7 @@ from connectors.sandbox.absorb import (
     absorb_error_body,
     build_absorb_app,
 )
+from connectors.sandbox.faults import CONTROL_PREFIX, Fault, FaultControl, FaultMode, FaultSpec
 from connectors.sandbox.kombo import KOMBO_PREFIX, KomboTenant, build_kombo_app, kombo_error_body
 from connectors.sandbox.skilljar import (
     SKILLJAR_PREFIX,
@@ -52,6 +53,7 @@ __all__ = [
     "DEMO_STACKONE_API_KEY",
     "VENDOR_PREFIXES",
     "Emulator",
+    "FaultMode",
     "RecordedRequest",
     "demo_emulator",
     "demo_tenants",
@@ -105,7 +107,9 @@ class RecordedRequest:
         method: HTTP method.
         path: Path below the vendor prefix, e.g. ``/lms/users``.
         query: Query parameters (the last value wins for repeated names).
-        status: HTTP status of the response sent.
+        status: HTTP status of the response sent; 499 when the client went away first.
+        received_at: Seconds since the emulator started when the request arrived.
+        seconds: How long it took to answer (or to be abandoned).
     """
 
     vendor: str
@@ -113,33 +117,19 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     status: int
+    received_at: float = field(default=0.0, compare=False)
+    seconds: float = field(default=0.0, compare=False)
 
-
-@dataclass(slots=True)
-class _Fault:
-    vendor: str
-    path: str | None
-    status: int
-    body: bytes | str | dict[str, Any] | None
-    headers: Mapping[str, str]
-    times: int | None
-    delay_seconds: float
-
-    def response(self) -> web.Response:
-        headers = dict(self.headers)
-        body = self.body
-        if body is None and self.status >= 400:
-            body = _ERROR_BODIES[self.vendor](self.status, f"Injected fault ({self.status}).")
-        if isinstance(body, dict):
-            headers.setdefault("Content-Type", "application/json")
-            payload = json.dumps(body).encode()
-        elif isinstance(body, str):
-            payload = body.encode()
-        else:
-            payload = body or b""
-        if payload and not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = "text/plain; charset=utf-8"
-        return web.Response(status=self.status, body=payload, headers=headers)
+    def describe(self) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "received_at": self.received_at,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass(eq=False)
@@ -164,7 +154,12 @@ class Emulator:
     stackone_tenants: Sequence[StackOneTenant] = ()
     latency_seconds: float = 0.0
     _log: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
-    _faults: list[_Fault] = field(default_factory=list, init=False, repr=False)
+    _in_flight: dict[int, tuple[str, str, str]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _faults: FaultControl = field(
+        default_factory=lambda: FaultControl(_ERROR_BODIES), init=False, repr=False
+    )
     _runner: web.AppRunner | None = field(default=None, init=False, repr=False)
     _base_url: str | None = field(default=None, init=False, repr=False)
 
@@ -189,12 +184,17 @@ class Emulator:
             message = "two Kombo tenants share an integration_id"
             raise ValueError(message)
         app = web.Application(middlewares=[self._middleware])
+        app.add_routes(self._faults.routes(self._describe_requests, self.clear_requests))
         app.add_subapp(KOMBO_PREFIX, build_kombo_app(tenants))
         app.add_subapp(ABSORB_PREFIX, build_absorb_app(self.absorb_tenants))
         app.add_subapp(SKILLJAR_PREFIX, build_skilljar_app(self.skilljar_tenants))
         app.add_subapp(STACKONE_PREFIX, build_stackone_app(self.stackone_tenants))
         # A short shutdown timeout: stop() must not wait for handlers parked in a fault delay.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
+        # Handler cancellation: a client that leaves ends its request here too (as at a
+        # real vendor), so a test can see that a call it gave up on was closed.
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.25, handler_cancellation=True
+        )
         await runner.setup()
         site: web.BaseSite = (
             web.SockSite(runner, sock) if sock is not None else web.TCPSite(runner, host, port)
@@ -263,42 +263,80 @@ class Emulator:
 
     # -- faults ------------------------------------------------------------------------------
 
+    @property
+    def in_flight(self) -> list[tuple[str, str, str]]:
+        """``(vendor, method, path)`` of the requests being answered now."""
+        return list(self._in_flight.values())
+
+    def _describe_requests(self) -> dict[str, Any]:
+        return {
+            "requests": [request.describe() for request in self._log],
+            "in_flight": [
+                {"vendor": vendor, "method": method, "path": path}
+                for vendor, method, path in self._in_flight.values()
+            ],
+        }
+
+    # -- faults ------------------------------------------------------------------------------
+
     def inject_fault(
         self,
         vendor: str,
         path: str | None = None,
         *,
-        status: int = 500,
-        body: bytes | str | dict[str, Any] | None = None,
+        mode: FaultMode | str = FaultMode.STATUS,
+        status: int | None = None,
+        body: str | dict[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         times: int | None = 1,
+        duration_seconds: float | None = None,
         delay_seconds: float = 0.0,
-    ) -> None:
-        """Answer the next matching requests with a canned response instead.
+        **options: Any,
+    ) -> int:
+        """Answer the next matching requests with a fault instead (see
+        :mod:`connectors.sandbox.faults` for the modes; other processes use
+        ``POST /__emulator/faults``).
 
         Args:
             vendor: Vendor whose requests fail: ``"kombo"``, ``"absorb"``, ``"skilljar"``
                 or ``"stackone"``.
-            path: Only requests to this path below the vendor prefix; None for all.
-            status: HTTP status to send.
-            body: A dict is sent as JSON; str and bytes are sent as they are. None sends
-                the vendor's error body for ``status`` >= 400 and an empty body otherwise.
+            path: Only requests to paths below the vendor prefix matching this ``fnmatch``
+                pattern (a plain path matches itself); None for all.
+            mode: ``status`` (the default), ``hang``, ``reset``, ``html``, ``garbage``,
+                ``missing_field`` or ``oversized``.
+            status: HTTP status to send (``status`` mode: 500 unless given).
+            body: ``status`` mode: a dict is sent as JSON, a str as it is; None sends the
+                vendor's error body for ``status`` >= 400 and an empty body otherwise.
             headers: Extra response headers, e.g. ``{"Retry-After": "1"}``.
-            times: How many requests to answer this way; None until :meth:`clear_faults`.
-            delay_seconds: Sleep before answering, to emulate a hanging vendor.
+            times: How many requests to answer this way; None until cleared or expired.
+            duration_seconds: Active this long at most; None until cleared or used up.
+            delay_seconds: Sleep before answering, to emulate a slow vendor.
+            options: The other :class:`~connectors.sandbox.faults.FaultSpec` fields
+                (``retry_after``, ``hang_seconds``, ``field``, ``size_bytes``).
+
+        Returns:
+            The fault's id.
         """
-        if vendor not in self._vendors():
-            message = f"unknown vendor {vendor!r}"
-            raise ValueError(message)
         if times is not None and times < 1:
             message = "times must be at least 1, or None"
             raise ValueError(message)
-        fault = _Fault(vendor, path, status, body, dict(headers or {}), times, delay_seconds)
-        self._faults.append(fault)
+        spec = FaultSpec(
+            vendor=vendor,
+            path=path,
+            mode=FaultMode(mode),
+            status=status,
+            body=body,
+            headers=dict(headers or {}),
+            count=times,
+            duration_seconds=duration_seconds,
+            delay_seconds=delay_seconds,
+            **options,
+        )
+        return self._faults.add(spec).id
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        self._faults.clear()
+        self._faults.faults.clear()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -306,26 +344,21 @@ class Emulator:
     def _vendors() -> Mapping[str, str]:
         return VENDOR_PREFIXES
 
-    def _take_fault(self, vendor: str, path: str) -> _Fault | None:
-        for fault in self._faults:
-            if fault.vendor == vendor and fault.path in (None, path):
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
-
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX + "/"):
+            return await handler(request)  # the control endpoint is not vendor traffic
         vendor, path = "", request.path
         for name, prefix in self._vendors().items():
             if path == prefix or path.startswith(prefix + "/"):
                 vendor, path = name, path[len(prefix) :]
                 break
         # Faults are claimed on arrival, so concurrent requests take them in order.
-        fault = self._take_fault(vendor, path) if vendor else None
+        fault = self._faults.take(vendor, path) if vendor else None
         status = 500
+        received = time.monotonic()
+        key = id(request)
+        self._in_flight[key] = (vendor, request.method, path)
         try:
             response = await self._respond(request, handler, fault)
         except web.HTTPException as exc:
@@ -338,19 +371,21 @@ class Emulator:
             status = response.status
             return response
         finally:
+            del self._in_flight[key]
             query = dict(request.query)
-            self._log.append(RecordedRequest(vendor, request.method, path, query, status))
+            at, seconds = self._faults.since_start(received), time.monotonic() - received
+            self._log.append(
+                RecordedRequest(vendor, request.method, path, query, status, at, round(seconds, 6))
+            )
 
     async def _respond(
-        self, request: web.Request, handler: Handler, fault: _Fault | None
+        self, request: web.Request, handler: Handler, fault: Fault | None
     ) -> web.StreamResponse:
         if self.latency_seconds > 0:
             await asyncio.sleep(self.latency_seconds)
         if fault is None:
             return await handler(request)
-        if fault.delay_seconds > 0:
-            await asyncio.sleep(fault.delay_seconds)
-        return fault.response()
+        return await fault.respond(request, handler)
 
 
 def demo_tenants(seed: int = 7, users: int = 120) -> list[KomboTenant]:

@@ -27,6 +27,9 @@ class SingleFlight(Generic[V]):
     def __init__(self) -> None:
         self._flights: dict[str, asyncio.Future[V]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._task_of: dict[str, asyncio.Task[None]] = {}
+        self._keys_of: dict[asyncio.Task[None], list[str]] = {}
+        self._waiters: dict[asyncio.Task[None], int] = {}
 
     def __len__(self) -> int:
         return len(self._flights)
@@ -38,10 +41,26 @@ class SingleFlight(Generic[V]):
         each of them (missing ones are an error in ``call``).
         """
         futures = self._join(keys, call)
-        # shield: cancelling this caller must not cancel a future others await.
-        return await asyncio.gather(
-            *(asyncio.shield(futures[key]) for key in keys), return_exceptions=True
-        )
+        tasks = {self._task_of[key] for key in keys if key in self._task_of}
+        for task in tasks:
+            self._waiters[task] = self._waiters.get(task, 0) + 1
+        try:
+            # shield: cancelling this caller must not cancel a future others await.
+            return await asyncio.gather(
+                *(asyncio.shield(futures[key]) for key in keys), return_exceptions=True
+            )
+        finally:
+            for task in tasks:
+                self._leave(task)
+
+    def _leave(self, task: asyncio.Task[None]) -> None:
+        left = self._waiters.get(task, 1) - 1
+        if left > 0:
+            self._waiters[task] = left
+            return
+        self._waiters.pop(task, None)
+        if not task.done():
+            task.cancel()  # nobody waits for it any more
 
     def _join(self, keys: Sequence[str], call: Call[V]) -> dict[str, asyncio.Future[V]]:
         futures = {key: self._flights[key] for key in keys if key in self._flights}
@@ -53,8 +72,17 @@ class SingleFlight(Generic[V]):
             futures.update(mine)
             task = loop.create_task(self._fly(new, call, mine))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._task_of.update(dict.fromkeys(new, task))
+            self._keys_of[task] = new
+            task.add_done_callback(self._done)
         return futures
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._waiters.pop(task, None)
+        for key in self._keys_of.pop(task, []):
+            if self._task_of.get(key) is task:
+                del self._task_of[key]
 
     async def _fly(
         self, keys: list[str], call: Call[V], futures: dict[str, asyncio.Future[V]]

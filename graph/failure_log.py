@@ -1,0 +1,71 @@
+"""One WARNING line per source that failed in a request, with the request's ID.
+
+Failures reach a response three ways: a nested field's error (its original error is
+the :class:`~connectors.errors.ConnectorError`), a list's partial failure
+(``Context.failures``) and stale data served in place of a failed call
+(``Context.stale``). A source failing for fifty fields is still one line. The line
+names the source, the code, the vendor's HTTP status and the request ID; connector
+messages never carry credentials, and this line carries no message at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from strawberry.extensions import SchemaExtension
+
+from connectors.errors import ConnectorError
+from graph.request_id import current_request_id
+from resolvers.context import Context
+
+__all__ = ["SourceFailureLog"]
+
+logger = logging.getLogger("lms_graph.sources")
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    code: str
+    status: int | None
+    breaker: str | None
+    served_stale: bool = False
+
+
+def _of(error: ConnectorError) -> _Failure:
+    return _Failure(error.code, error.status, error.breaker)
+
+
+class SourceFailureLog(SchemaExtension):
+    """Logs each failed source once per request; list it after ``ErrorShaping`` so it
+    reads the errors before they are shaped."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        failures = self._failures()
+        request_id = current_request_id() or "-"
+        for source, failure in failures.items():
+            logger.warning(
+                "source %s failed: code=%s vendor_status=%s%s%s request_id=%s",
+                source,
+                failure.code,
+                failure.status if failure.status is not None else "-",
+                f" breaker={failure.breaker}" if failure.breaker else "",
+                " served_stale=true" if failure.served_stale else "",
+                request_id,
+            )
+
+    def _failures(self) -> dict[str, _Failure]:
+        found: dict[str, _Failure] = {}
+        context = self.execution_context.context
+        result = self.execution_context.result
+        for error in (result.errors or []) if result is not None else []:
+            if isinstance(error.original_error, ConnectorError):
+                found.setdefault(error.original_error.source, _of(error.original_error))
+        if isinstance(context, Context):
+            for reported in context.failures:
+                found.setdefault(reported.failure.error.source, _of(reported.failure.error))
+            for notice in context.stale:
+                found.setdefault(notice.source, _Failure(notice.cause, None, None, True))
+        return found
