@@ -165,12 +165,11 @@ def _without(response: web.StreamResponse, key: str) -> web.StreamResponse:
 
 
 async def _reset(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(
-        status=200, headers={"Content-Type": "application/json", "Content-Length": "1048576"}
-    )
+    start = b'{"data": [' + b" " * 4096
+    headers = {"Content-Type": "application/json", "Content-Length": str(2 * len(start))}
+    response = web.StreamResponse(status=200, headers=headers)
     await response.prepare(request)
-    await response.write(b'{"data": [' + b" " * 4096)
-    await response.drain()
+    await response.write(start)
     if request.transport is not None:
         request.transport.abort()
     raise asyncio.CancelledError  # nothing more can be sent; logged as status 499
