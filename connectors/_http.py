@@ -197,6 +197,7 @@ class HttpTransport:
     ) -> Any:
         renewed = False
         attempt = 0
+        last: ConnectorError | None = None
         while True:
             attempt += 1
             try:
@@ -206,9 +207,15 @@ class HttpTransport:
                     raise
                 renewed = True
             except ConnectorError as exc:
+                if exc.breaker is not None and last is not None:
+                    # The breaker opened while this call was between tries: the vendor's
+                    # own failure says more than the refusal, so it is what the caller gets.
+                    last.breaker = exc.breaker
+                    raise last from None
                 delay = self._retry_delay(attempt, exc)
                 if delay is None:
                     raise
+                last = exc
                 logger.info("%s; retrying in %.2fs (attempt %d)", exc.message, delay, attempt)
                 await asyncio.sleep(delay)
 

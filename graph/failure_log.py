@@ -37,6 +37,13 @@ def _of(error: ConnectorError) -> _Failure:
     return _Failure(error.code, error.status, error.breaker)
 
 
+def _note(found: dict[str, _Failure], source: str, failure: _Failure) -> None:
+    """Keep one failure per source, preferring one that carries the vendor's status."""
+    known = found.get(source)
+    if known is None or (known.status is None and failure.status is not None):
+        found[source] = failure
+
+
 class SourceFailureLog(SchemaExtension):
     """Logs each failed source once per request; list it after ``ErrorShaping`` so it
     reads the errors before they are shaped."""
@@ -62,10 +69,10 @@ class SourceFailureLog(SchemaExtension):
         result = self.execution_context.result
         for error in (result.errors or []) if result is not None else []:
             if isinstance(error.original_error, ConnectorError):
-                found.setdefault(error.original_error.source, _of(error.original_error))
+                _note(found, error.original_error.source, _of(error.original_error))
         if isinstance(context, Context):
             for reported in context.failures:
-                found.setdefault(reported.failure.error.source, _of(reported.failure.error))
+                _note(found, reported.failure.error.source, _of(reported.failure.error))
             for notice in context.stale:
-                found.setdefault(notice.source, _Failure(notice.cause, None, None, True))
+                _note(found, notice.source, _Failure(notice.cause, None, None, True))
         return found
