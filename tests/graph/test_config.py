@@ -146,3 +146,33 @@ def test_emulator_port_leaves_other_urls_and_needs_an_emulator() -> None:
     live = parse_config("[cache]" + text.split("[cache]", 1)[1])  # no [emulator]
     with pytest.raises(ConfigError, match=r"no \[emulator\]"):
         live.with_emulator_port(9123)
+
+
+def test_deadline_and_breaker_settings() -> None:
+    text = (
+        "[server]\nrequest_timeout_seconds = 2.5\nbody_timeout_seconds = 3\n"
+        + KOMBO
+        + 'api_key = "k"\nbreaker_failures = 0\nbreaker_cooldown_seconds = 5\n'
+        + "max_response_bytes = 65536\n"
+    )
+    config = parse_config(text)
+    assert (config.server.request_timeout_seconds, config.server.body_timeout_seconds) == (2.5, 3)
+    breaker = config.sources[0].circuit_breaker()
+    assert (breaker.failure_threshold, breaker.cooldown_seconds) == (0, 5)
+    assert config.sources[0].max_response_bytes == 65536
+    defaults = parse_config(KOMBO + 'api_key = "k"\n')
+    # A hanging vendor must cost at most the deadline: one call's timeout fits inside it.
+    assert defaults.sources[0].timeout_seconds < defaults.server.request_timeout_seconds
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[server]\nrequest_timeout_seconds = 0\n", "server.request_timeout_seconds"),
+        ("[server]\nbody_timeout_seconds = -1\n", "server.body_timeout_seconds"),
+        ("[server]\nnope = 1\n", "server.nope"),
+    ],
+)
+def test_bad_server_settings_are_one_line(extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(extra + KOMBO + 'api_key = "k"\n')
