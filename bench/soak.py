@@ -9,8 +9,8 @@ through the emulator's HTTP control endpoint, as another process would:
     clean → kombo hangs → clean → stackone answers 503 (Retry-After: 1) → clean
 
 Every source's breaker cools down in ``--cooldown`` seconds, so each clean phase shows
-it closing again. Per phase it prints requests served (by the phase a request started
-in), errors by code, p50/p99 latency and whether ``/readyz`` was back to ``ready`` at its
+it closing again. Per phase it prints requests served (by the phase a request was sent
+in, or the fault phase it ran into), errors by code, p50/p99 latency and whether ``/readyz`` was back to ``ready`` at its
 end; the server's RSS after one request, then at the start (after the first phase under
 full load), middle and end; and the command that reproduces the run. It exits non-zero
 when a fault never took effect (no error of its source in its phase), when a breaker
@@ -194,6 +194,8 @@ async def _client(
         except (aiohttp.ClientError, TimeoutError):
             tallies[phase].transport_errors += 1
             continue
+        if PHASES[phase].source is None and PHASES[phase_of[0]].source is not None:
+            phase = phase_of[0]  # sent before a fault began, it met the fault: counted there
         tally = tallies[phase]
         tally.seconds.append(time.perf_counter() - started)
         for error in body.get("errors", []):
