@@ -10,12 +10,12 @@ through the emulator's HTTP control endpoint, as another process would:
 
 Every source's breaker cools down in ``--cooldown`` seconds, so each clean phase shows
 it closing again. Per phase it prints requests served (by the phase a request was sent
-in, or the fault phase it ran into), errors by code, p50/p99 latency and whether ``/readyz`` was back to ``ready`` at its
-end; the server's RSS after one request, then at the start (after the first phase under
-full load), middle and end; and the command that reproduces the run. It exits non-zero
-when a fault never took effect (no error of its source in its phase), when a breaker
-has not closed by the end of a clean phase, or when the target is missed: with a
-hanging vendor, p99 under the deadline plus one second.
+in, or the fault phase it ran into), errors by code, p50/p99 latency and whether
+``/readyz`` was back to ``ready`` at its end; the server's RSS after one request, then
+at the start (after the first phase under full load), middle and end; and the command
+that reproduces the run. It exits non-zero when a fault never took effect (no error of
+its source in its phase), when a breaker has not closed by the end of a clean phase,
+or when the target is missed: with a hanging vendor, p99 under the deadline plus 1 s.
 
     python -m bench.soak [--clients 16] [--seconds 50] [--deadline 2] [--cooldown 2]
 """
