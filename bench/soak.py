@@ -275,7 +275,42 @@ async def _run(
     await asyncio.gather(*workers)
     rss["end"] = _rss_mb(child.pid)
     log = await control.requests()
-    return _report(tallies, rss, log, clients, seconds, deadline)
+    code = _report(tallies, rss, log, clients, seconds, deadline)
+    return max(code, await _fail_fast(session, control, url))
+
+
+KOMBO_ONLY = '{ users(first: 5, source: "kombo-demo") { edges { node { id } } } }'
+
+
+async def _fail_fast(session: aiohttp.ClientSession, control: EmulatorControl, url: str) -> int:
+    """With no other load: how fast a request to a source whose breaker is open is refused."""
+    await control.add_fault(vendor="kombo", path="/lms/users", status=503, count=None)
+    for _ in range(20):  # 3 tries per request: the breaker opens within two
+        async with session.post(url + "/graphql", json={"query": KOMBO_ONLY}) as response:
+            await response.read()
+        async with session.get(url + "/readyz") as ready:
+            if (await ready.json())["sources"]["kombo-demo"]["breaker"] == "OPEN":
+                break
+    calls_before = len((await control.requests())["requests"])
+    seconds: list[float] = []
+    refused = 0
+    for _ in range(50):
+        started = time.perf_counter()
+        async with session.post(url + "/graphql", json={"query": KOMBO_ONLY}) as response:
+            body = await response.json()
+        seconds.append(time.perf_counter() - started)
+        refused += any(e["extensions"].get("breaker") == "OPEN" for e in body.get("errors", []))
+    calls = len((await control.requests())["requests"]) - calls_before
+    await control.clear_faults()
+    seconds.sort()
+    print(
+        f"open breaker, kombo only, no other load: {refused}/50 refused, {calls} vendor calls, "
+        f"GraphQL round trip p50 {seconds[25] * 1000:.1f} ms, max {seconds[-1] * 1000:.1f} ms"
+    )
+    if refused != 50 or calls != 0:
+        print("FAILED: the open breaker did not refuse every call", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _report(
