@@ -60,6 +60,8 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=5, connect=5)
 #: Largest vendor body read by default; a larger one is a SOURCE_BAD_RESPONSE.
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _CHUNK = 64 * 1024
+#: A call cut by the deadline counts as an outage for the breaker once it waited this long.
+_SLOW_SECONDS = 1.0
 
 #: What an HTTP status means when the vendor's body names no code we know.
 STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
@@ -233,6 +235,11 @@ class HttpTransport:
     ) -> Any:
         """One attempt, under the deadline and the breaker."""
         where = {"method": method, "path": path}
+        at = deadline()
+        loop = asyncio.get_running_loop()
+        if at is not None and at <= loop.time():
+            detail = "the request's deadline passed before the call"
+            raise self.error(VendorTimeout, detail, **where)
         breaker = self.breaker
         admission = breaker.admit() if breaker is not None else Admission.CALL
         if breaker is not None and admission is Admission.REFUSED:
@@ -241,11 +248,25 @@ class HttpTransport:
                 f"next probe in {breaker.retry_in:.1f}s"
             )
             raise self.error(VendorUnavailable, detail, breaker=breaker.state.value, **where)
+        started = loop.time()
         try:
-            result = await self._before_deadline(method, path, params, json_body)
+            async with asyncio.timeout_at(at):
+                result = await self._attempt(method, path, params, json_body)
+        except TimeoutError as exc:  # _attempt turns its own timeouts into VendorUnavailable
+            if breaker is not None:
+                # A call cut within a second of starting says more about the request's
+                # deadline than about the vendor.
+                if loop.time() - started >= _SLOW_SECONDS:
+                    breaker.failed(admission)
+                else:
+                    breaker.abandoned(admission)
+            detail = "no answer before the request's deadline"
+            raise self.error(VendorTimeout, detail, **where) from exc
         except ConnectorError as exc:
             if breaker is not None:
-                if _is_outage(exc):
+                if isinstance(exc, VendorTimeout):  # a nested call (Absorb's login) was cut
+                    breaker.abandoned(admission)
+                elif _is_outage(exc):
                     breaker.failed(admission)
                 else:
                     breaker.succeeded()  # the vendor answered, if only to say no
@@ -257,23 +278,6 @@ class HttpTransport:
         if breaker is not None:
             breaker.succeeded()
         return result
-
-    async def _before_deadline(
-        self, method: str, path: str, params: QueryParams | None, json_body: Any
-    ) -> Any:
-        at = deadline()
-        where = {"method": method, "path": path}
-        if at is not None and at <= asyncio.get_running_loop().time():
-            raise self.error(
-                VendorTimeout, "the request's deadline passed before the call", **where
-            )
-        try:
-            async with asyncio.timeout_at(at):
-                return await self._attempt(method, path, params, json_body)
-        except TimeoutError as exc:  # _attempt turns its own timeouts into VendorUnavailable
-            raise self.error(
-                VendorTimeout, "no answer before the request's deadline", **where
-            ) from exc
 
     async def _attempt(
         self, method: str, path: str, params: QueryParams | None, json_body: Any
@@ -350,6 +354,4 @@ class HttpTransport:
 
 def _is_outage(error: ConnectorError) -> bool:
     """Timeouts, connection failures and 5xx: what the circuit breaker counts."""
-    if isinstance(error, VendorTimeout):
-        return True
     return isinstance(error, VendorUnavailable) and (error.status is None or error.status >= 500)
