@@ -1,0 +1,102 @@
+"""The transport's guards against the emulator: the deadline, the body cap, the breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from connectors.base import ListQuery
+from connectors.breaker import BreakerState, CircuitBreaker
+from connectors.deadline import bind_deadline
+from connectors.errors import VendorBadResponse, VendorTimeout, VendorUnavailable
+from connectors.kombo import KomboConnector
+from connectors.sandbox import Emulator, demo_emulator
+from connectors.sandbox.server import DEMO_KOMBO_API_KEY, DEMO_KOMBO_INTEGRATION_ID
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with demo_emulator(seed=5, users=3) as running:
+        yield running
+
+
+def kombo(emulator: Emulator, **extra: object) -> KomboConnector:
+    return KomboConnector(
+        name="k",
+        base_url=emulator.kombo_base_url,
+        api_key=SecretStr(DEMO_KOMBO_API_KEY),
+        integration_id=DEMO_KOMBO_INTEGRATION_ID,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_hanging_call_is_cut_at_the_deadline(emulator: Emulator) -> None:
+    emulator.inject_fault("kombo", "/lms/users", mode="hang", times=None)
+    connector = kombo(emulator)
+    await connector.open()
+    try:
+        bind_deadline(0.3)
+        started = time.perf_counter()
+        with pytest.raises(VendorTimeout) as caught:
+            await connector.list_users(ListQuery(), None, 5)
+        assert time.perf_counter() - started < 1.0
+        assert caught.value.code == "SOURCE_TIMEOUT"
+        with pytest.raises(VendorTimeout, match="passed before the call"):
+            await connector.list_users(ListQuery(), None, 5)  # no call once it has passed
+    finally:
+        await connector.close()
+    async with asyncio.timeout(2):  # the emulator logs the closed call when it notices
+        while emulator.count("kombo", "/lms/users") == 0:
+            await asyncio.sleep(0.01)
+    assert [r.status for r in emulator.requests] == [499]
+
+
+async def test_no_retry_whose_wait_passes_the_deadline(emulator: Emulator) -> None:
+    emulator.inject_fault("kombo", "/lms/users", status=503, headers={"Retry-After": "1"})
+    connector = kombo(emulator)
+    await connector.open()
+    try:
+        bind_deadline(0.5)
+        with pytest.raises(VendorUnavailable):
+            await connector.list_users(ListQuery(), None, 5)
+    finally:
+        await connector.close()
+    assert emulator.count("kombo", "/lms/users") == 1
+
+
+@pytest.mark.parametrize("mode", ["status", "oversized"])
+async def test_a_body_past_the_cap_is_cut(emulator: Emulator, mode: str) -> None:
+    # "status" sends a Content-Length (refused on the headers); "oversized" streams chunks.
+    body = {"padding": "x" * 10_000}
+    options = {"body": body, "status": 200} if mode == "status" else {"size_bytes": 10_000_000}
+    emulator.inject_fault("kombo", "/lms/users", mode=mode, **options)  # type: ignore[arg-type]
+    connector = kombo(emulator, max_response_bytes=4096)
+    await connector.open()
+    try:
+        with pytest.raises(VendorBadResponse, match="larger than 4096 bytes"):
+            await connector.list_users(ListQuery(), None, 5)
+    finally:
+        await connector.close()
+
+
+async def test_an_open_breaker_refuses_without_a_call(emulator: Emulator) -> None:
+    emulator.inject_fault("kombo", "/lms/users", status=502, times=None)
+    breaker = CircuitBreaker(2, 60.0)
+    connector = kombo(emulator, breaker=breaker)
+    await connector.open()
+    try:
+        with pytest.raises(VendorUnavailable) as failed:
+            await connector.list_users(ListQuery(), None, 5)
+        # Two outages opened it between tries: the caller gets the vendor's own failure.
+        assert (failed.value.status, failed.value.breaker) == (502, "OPEN")
+        assert breaker.state is BreakerState.OPEN
+        with pytest.raises(VendorUnavailable) as refused:
+            await connector.list_users(ListQuery(), None, 5)
+        assert (refused.value.status, refused.value.breaker) == (None, "OPEN")
+    finally:
+        await connector.close()
+    assert emulator.count("kombo", "/lms/users") == 2
