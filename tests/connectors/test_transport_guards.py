@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from pydantic import SecretStr
@@ -16,6 +15,14 @@ from connectors.errors import VendorBadResponse, VendorTimeout, VendorUnavailabl
 from connectors.kombo import KomboConnector
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.sandbox.server import DEMO_KOMBO_API_KEY, DEMO_KOMBO_INTEGRATION_ID
+from tests.faults.helpers import until
+
+
+def _logged(emulator: Emulator) -> Callable[[], Awaitable[bool]]:
+    async def logged() -> bool:
+        return emulator.count("kombo", "/lms/users") > 0
+
+    return logged
 
 
 @pytest.fixture
@@ -49,9 +56,7 @@ async def test_a_hanging_call_is_cut_at_the_deadline(emulator: Emulator) -> None
             await connector.list_users(ListQuery(), None, 5)  # no call once it has passed
     finally:
         await connector.close()
-    async with asyncio.timeout(2):  # the emulator logs the closed call when it notices
-        while emulator.count("kombo", "/lms/users") == 0:
-            await asyncio.sleep(0.01)
+    await until(_logged(emulator))  # the emulator logs the closed call when it notices
     assert [r.status for r in emulator.requests] == [499]
 
 
