@@ -15,7 +15,8 @@ from tests.harness import GraphQLServer
 
 KOMBO = "kombo-demo"
 PATH = USERS_PATH["kombo"]
-OPEN_FAST = {"breaker_failures": 3, "breaker_cooldown_seconds": 0.5, "max_attempts": 1}
+# A cool-down long enough that a loaded machine does not reach it between two asserts.
+OPEN_FAST = {"breaker_failures": 3, "breaker_cooldown_seconds": 1.0, "max_attempts": 1}
 
 
 async def readyz(server: GraphQLServer) -> tuple[int, dict[str, Any]]:
@@ -93,7 +94,7 @@ async def test_one_probe_at_a_time(emulator: Emulator, control: EmulatorControl)
         await control.clear_faults()
         await until(lambda: _is(server, "HALF_OPEN"))
         # A slow probe: the requests arriving meanwhile are refused.
-        await control.add_fault(vendor="kombo", path=PATH, mode="hang", hang_seconds=0.3)
+        await control.add_fault(vendor="kombo", path=PATH, mode="hang", hang_seconds=1.0)
         answers = await asyncio.gather(*(ask(server) for _ in range(3)))
         assert await kombo_calls(control) == 4
         served = [a for a in answers if KOMBO in a.sources()]

@@ -71,7 +71,7 @@ async def test_a_call_shared_with_another_request_goes_on_for_it(
     emulator: Emulator, control: EmulatorControl
 ) -> None:
     async with guarded(emulator, cache=CacheSettings(), deadline=30) as server:
-        await control.add_fault(vendor="kombo", path=PATH, mode="hang", hang_seconds=0.5)
+        await control.add_fault(vendor="kombo", path=PATH, mode="hang", hang_seconds=1.5)
         leaving = asyncio.create_task(ask(server, KOMBO_USERS))
         staying = asyncio.create_task(ask(server, KOMBO_USERS))
         await until(lambda: _hanging(control))
