@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from graph.config import ServerSettings
+from graph.request_id import REQUEST_ID_HEADER
 
 __all__ = ["CORS_REFUSED_CODE", "GraphQLCORSMiddleware", "cors_middleware"]
 
@@ -48,6 +49,7 @@ def cors_middleware(settings: ServerSettings) -> list[Middleware]:
             # Clients add their own (Apollo's apollographql-client-name …); the origin
             # list, not the header list, is the guard.
             allow_headers=["*"],
+            expose_headers=[REQUEST_ID_HEADER],  # so a browser client can quote it
             allow_credentials=settings.cors_allow_credentials,
             max_age=settings.cors_max_age_seconds,
         )

@@ -22,9 +22,9 @@ from connectors.sandbox.server import (
     DEMO_SKILLJAR_API_KEY,
     DEMO_STACKONE_API_KEY,
 )
-from graph.config import CacheSettings
+from graph.config import CacheSettings, ServerSettings
 from tests.faults.helpers import MARGIN, NO_CACHE, USERS_PATH, ask, guarded, until, vendor_calls
-from tests.harness import GraphQLServer
+from tests.harness import GraphQLServer, demo_sources, run_server
 
 PATH = USERS_PATH["kombo"]
 KOMBO_USERS = '{ users(first: 40, source: "kombo-demo") { edges { node { id } } } }'
@@ -142,3 +142,12 @@ async def test_a_half_sent_body_is_dropped(emulator: Emulator) -> None:
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b'"code": "REQUEST_TIMEOUT"' in answer
     assert 1.0 <= elapsed < 1.0 + MARGIN
+
+
+async def test_a_browser_may_read_the_request_id(emulator: Emulator) -> None:
+    server_settings = ServerSettings(cors_allow_origins=["https://app.example"])
+    async with run_server(demo_sources(emulator), server=server_settings) as server:
+        headers = {"Origin": "https://app.example"}
+        answer = await ask(server, "{ sources { name } }", headers=headers)
+    assert "X-Request-ID" in answer.headers["Access-Control-Expose-Headers"]
+    assert answer.headers["X-Request-ID"]
