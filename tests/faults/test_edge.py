@@ -45,19 +45,30 @@ async def _closed(control: EmulatorControl) -> bool:
     return [r["status"] for r in vendor_calls(await control.requests(), "kombo", PATH)] == [499]
 
 
-@pytest.mark.parametrize("cache", [NO_CACHE, CacheSettings()], ids=["no-cache", "cache"])
+@pytest.mark.parametrize(
+    ("cache", "method"),
+    [(NO_CACHE, "POST"), (CacheSettings(), "POST"), (NO_CACHE, "GET")],
+    ids=["no-cache", "cache", "get"],
+)
 async def test_a_client_that_leaves_cancels_its_vendor_call(
-    emulator: Emulator, control: EmulatorControl, cache: CacheSettings
+    emulator: Emulator, control: EmulatorControl, cache: CacheSettings, method: str
 ) -> None:
     # A deadline far away: only the disconnect can end the hanging call this soon.
     async with guarded(emulator, cache=cache, deadline=30) as server:
         await control.add_fault(vendor="kombo", path=PATH, mode="hang", count=None)
-        asking = asyncio.create_task(ask(server, KOMBO_USERS))
+        asking = asyncio.create_task(
+            ask(server, KOMBO_USERS) if method == "POST" else _get(server, KOMBO_USERS)
+        )
         await until(lambda: _hanging(control))
         asking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asking
         await until(lambda: _closed(control), seconds=3)
+
+
+async def _get(server: GraphQLServer, query: str) -> None:
+    async with server.session.get(server.url + "/graphql", params={"query": query}) as response:
+        await response.read()
 
 
 async def _misses(server: GraphQLServer) -> int:
