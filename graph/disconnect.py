@@ -35,11 +35,15 @@ class CancelOnDisconnect:
             await self.app(scope, receive, send)
             return
         body_read = asyncio.Event()
+        disconnected = asyncio.Event()
         answered = False
         gone = False
 
         async def receive_body() -> Message:
-            if body_read.is_set():  # past the body only the watcher listens
+            if body_read.is_set():
+                # Past the body only the watcher reads the channel; an app listening for
+                # the disconnect itself (a streamed or file response) hears it from there.
+                await disconnected.wait()
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] != "http.request" or not message.get("more_body"):
@@ -57,6 +61,7 @@ class CancelOnDisconnect:
             await body_read.wait()
             while (await receive())["type"] != "http.disconnect":
                 pass
+            disconnected.set()
             if not answered:
                 gone = True
                 logger.info("client disconnected: cancelling %s %s", scope["method"], scope["path"])
