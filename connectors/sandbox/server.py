@@ -5,6 +5,8 @@ Tests and the demo start an :class:`Emulator`, point connectors at
 :attr:`Emulator.requests` afterwards. Each vendor's wire format lives in its own module
 (``kombo``, ``absorb``, ``skilljar``, ``stackone``) behind the same small contract: a
 path prefix, a tenant class, ``build_<vendor>_app(tenants)`` and the vendor's error body.
+Faults (:mod:`.faults`) are injected in-process with :meth:`Emulator.inject_fault`, or from
+another process through the control endpoint under ``/__emulator`` on the same server.
 """
 
 from __future__ import annotations
