@@ -10,6 +10,11 @@ is cut when the deadline comes (``SOURCE_TIMEOUT``), and a retry whose wait woul
 the deadline is not made. The source's :class:`~connectors.breaker.CircuitBreaker` is
 asked before each attempt and told how it ended. A body larger than
 ``max_response_bytes`` is cut while it streams in.
+
+Every HTTP request sent to a vendor (each try, logins included) is counted here and
+nowhere else, per source, into the counter bound with :func:`count_vendor_calls` (the
+server binds one per GraphQL request; tasks inherit it). A cache hit sends nothing, so
+it counts nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import json
 import logging
 import math
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -48,6 +55,7 @@ __all__ = [
     "Auth",
     "HttpTransport",
     "RetryPolicy",
+    "count_vendor_calls",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,6 +82,13 @@ STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
     422: VendorRejectedRequest,
     429: VendorRateLimited,
 }
+
+_CALLS: ContextVar[Counter[str] | None] = ContextVar("lms_graph_vendor_calls", default=None)
+
+
+def count_vendor_calls(into: Counter[str]) -> Token[Counter[str] | None]:
+    """Count the vendor calls of the current task, and of tasks it starts, by source."""
+    return _CALLS.set(into)
 
 
 class Auth(Protocol):
@@ -284,6 +299,9 @@ class HttpTransport:
     ) -> Any:
         where = {"method": method, "path": path}
         headers = await self.auth.headers(self.session)
+        calls = _CALLS.get()
+        if calls is not None:
+            calls[self.source] += 1
         try:
             async with self.session.request(
                 method, self.base_url + path, params=params, json=json_body, headers=headers

@@ -22,7 +22,9 @@ from connectors.skilljar import SkilljarConnector
 from connectors.stackone import StackOneConnector
 
 __all__ = [
+    "SOURCE_NAME_PATTERN",
     "AbsorbSettings",
+    "Credential",
     "KomboSettings",
     "SkilljarSettings",
     "SourceSettings",

@@ -5,9 +5,13 @@ once ``lms-graph graphiql install`` put them in place.
 Connectors, and in demo mode the vendor emulator, live as long as the app: they are
 opened in the lifespan and closed on shutdown, so every request shares one HTTP
 session per source. Each GraphQL request runs under ``[server] request_timeout_seconds``
-(bound where its context is made, so its DataLoader tasks inherit it); the edge
-middlewares give it an ``X-Request-ID``, a body read timeout, and cancel it when its
-client disconnects.
+(bound where its context is made, so its DataLoader tasks inherit it).
+
+The edge is a stack of small middlewares: an ``X-Request-ID``, CORS, the client's key
+(only with ``[[clients]]``; ``/healthz`` and ``/readyz`` stay open), cancelling when the
+client disconnects, a body read timeout and the body-size cap; the other limits are
+schema extensions (:mod:`graph.limits`). Each request's context carries the client's
+share of the sources and binds the cursor key and the vendor-call counter for its tasks.
 """
 
 from __future__ import annotations
@@ -21,18 +25,22 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from connectors._http import count_vendor_calls
 from connectors.base import Connector
 from connectors.breaker import BreakerState
 from connectors.deadline import bind_deadline
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import build_connector
+from graph.body_limit import BodySizeLimit
 from graph.body_timeout import BodyReadTimeout
+from graph.clients import ClientKeyBackend, ClientUser, unauthenticated
 from graph.config import AppConfig, EmulatorSettings, ServerSettings
 from graph.cors import cors_middleware
 from graph.disconnect import CancelOnDisconnect
@@ -40,14 +48,20 @@ from graph.documents import DocumentRegistry
 from graph.graphiql import ASSETS_ROUTE, GraphiQLPage
 from graph.http import GraphQLOverHTTP
 from graph.request_id import request_id_middleware
-from graph.schema import schema
+from graph.schema import LmsGraphSchema, build_schema
 from resolvers.cache import CachedConnector, Clock, collect_stale_notices
 from resolvers.context import Context
+from resolvers.cursors import cursor_key, use_cursor_key
 from resolvers.sources import SourceRegistry
 
-__all__ = ["create_app"]
+__all__ = ["COST_HEADER", "OPEN_PATHS", "create_app"]
 
 logger = logging.getLogger("lms_graph")
+
+#: Paths any caller may reach, with or without a client key (probes).
+OPEN_PATHS = ("/healthz", "/readyz")
+#: A request header asking for ``extensions.cost`` in the response (value ``1``).
+COST_HEADER = "X-LMS-Graph-Cost"
 
 
 class _State:
@@ -58,14 +72,17 @@ class GraphQLEndpoint(GraphQLOverHTTP):
     def __init__(
         self,
         state: _State,
+        schema: LmsGraphSchema,
         documents: DocumentRegistry,
         graphiql: GraphiQLPage,
         server: ServerSettings,
+        cursor_key: bytes,
     ) -> None:
         super().__init__(schema, documents)
         self._state = state
         self._graphiql = graphiql
         self._server = server
+        self._cursor_key = cursor_key
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._graphiql.html(request.scope.get("root_path", "")))
@@ -73,9 +90,17 @@ class GraphQLEndpoint(GraphQLOverHTTP):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if self._state.registry is None:
             raise RuntimeError("request before start-up finished")
-        context = Context(sources=self._state.registry)
-        # Resolvers and DataLoader tasks of this request inherit the bindings.
+        user = request.scope.get("user")
+        client = user.client if isinstance(user, ClientUser) else None
+        context = Context(
+            sources=self._state.registry.scoped(client.sources if client else None),
+            client=client.name if client else None,
+            report_cost=request.headers.get(COST_HEADER, "").strip() in ("1", "true"),
+        )
+        # Resolvers and DataLoader tasks of this request inherit these bindings.
         collect_stale_notices(context.stale)
+        count_vendor_calls(context.vendor_calls)
+        use_cursor_key(self._cursor_key)
         bind_deadline(self._server.request_timeout_seconds)
         return context
 
@@ -134,7 +159,7 @@ def _connectors(config: AppConfig, stack: AsyncExitStack, clock: Clock) -> list[
     return [CachedConnector(c, store, policy, clock=clock) for c in connectors]
 
 
-def _documents(config: AppConfig) -> DocumentRegistry:
+def _documents(config: AppConfig, schema: LmsGraphSchema) -> DocumentRegistry:
     """The persisted-document registry; manifests are read and validated now, so a bad
     one stops the start (:class:`~graph.config.ConfigError`)."""
     graphql_schema = schema._schema
@@ -162,7 +187,10 @@ def create_app(
         ConfigError: a ``[documents]`` manifest cannot be read or holds an invalid document.
     """
     state = _State()
-    documents = _documents(config)
+    schema = build_schema(config.limits, introspection=config.server.introspection)
+    documents = _documents(config, schema)
+    secret = config.server.cursor_secret
+    key = cursor_key(secret.get_secret_value() if secret is not None else None)
     graphiql = GraphiQLPage(config.graphiql.assets_dir)
 
     @asynccontextmanager
@@ -176,6 +204,11 @@ def create_app(
                 documents.manifest_count,
                 documents.store.description,
             )
+            if secret is None:
+                logger.warning(
+                    "no [server] cursor_secret: cursors are signed with a random key, so "
+                    "they will not survive a restart or work across server instances"
+                )
             if config.emulator is not None:
                 emulator = await _start_emulator(config.emulator, emulator_socket)
                 stack.push_async_callback(emulator.stop)
@@ -202,16 +235,23 @@ def create_app(
         Route("/", home),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", GraphQLEndpoint(state, documents, graphiql, config.server)),
+        Route("/graphql", GraphQLEndpoint(state, schema, documents, graphiql, config.server, key)),
     ]
     if graphiql.installed:
         routes.append(Mount(ASSETS_ROUTE, StaticFiles(directory=graphiql.assets_dir)))
     # Outermost first: every answer has a request ID, CORS headers go on every answer
-    # (408s included), and the body is read before disconnects are watched.
-    middleware = [
-        request_id_middleware(),
-        *cors_middleware(config.server),
+    # (401s and 408s included: a preflight carries no key, and a browser reads only
+    # answers with CORS headers), the key is checked before anything reads the body, and
+    # the body is read before disconnects are watched.
+    middleware = [request_id_middleware(), *cors_middleware(config.server)]
+    if config.clients:
+        backend = ClientKeyBackend(config.clients, open_paths=OPEN_PATHS)
+        middleware.append(
+            Middleware(AuthenticationMiddleware, backend=backend, on_error=unauthenticated)
+        )
+    middleware += [
         Middleware(CancelOnDisconnect),
         Middleware(BodyReadTimeout, seconds=config.server.body_timeout_seconds),
+        Middleware(BodySizeLimit, max_bytes=config.limits.max_body_bytes),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -1,4 +1,5 @@
-"""The server's TOML configuration: sources, cache and the optional embedded emulator.
+"""The server's TOML configuration: server, clients, limits, sources, cache and the
+optional embedded emulator.
 
 Loading fails with :class:`ConfigError`, whose message is one line naming the file,
 the setting and the problem, never a value (a value may be a secret).
@@ -26,7 +27,7 @@ from pydantic import (
 )
 
 from connectors.model import EntityKind
-from connectors.settings import SourceSettings
+from connectors.settings import SOURCE_NAME_PATTERN, Credential, SourceSettings
 from graph.documents import (
     ApqPolicy,
     DocumentMode,
@@ -42,10 +43,12 @@ __all__ = [
     "AppConfig",
     "CacheSettings",
     "CacheTtlSettings",
+    "ClientSettings",
     "ConfigError",
     "DocumentsSettings",
     "EmulatorSettings",
     "GraphiQLSettings",
+    "LimitsSettings",
     "ServerSettings",
     "demo_config",
     "load_config",
@@ -173,6 +176,11 @@ class ServerSettings(StrictModel):
     #: Time to receive a request's whole body; a slower (or half-sent) one gets 408.
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
+    # -- access and cursors (README, "Clients and access"): who may call, what they see.
+    allow_anonymous: bool = False
+    introspection: bool = True
+    cursor_secret: Credential | None = None
+
     @model_validator(mode="after")
     def _no_credentials_for_everyone(self) -> ServerSettings:
         if self.cors_allow_credentials and "*" in self.cors_allow_origins:
@@ -238,10 +246,33 @@ class GraphiQLSettings(StrictModel):
     assets_dir: Path = Field(default_factory=default_assets_dir)
 
 
+class ClientSettings(StrictModel):
+    """One ``[[clients]]`` table: an API client, known by the SHA-256 of its key."""
+
+    name: str = Field(pattern=SOURCE_NAME_PATTERN)
+    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sources: list[str] | None = None
+
+
+class LimitsSettings(StrictModel):
+    """``[limits]``: what one request may ask for; each refusal has its own code."""
+
+    max_body_bytes: int = Field(default=262_144, ge=1_024)
+    max_tokens: int = Field(default=5_000, ge=100)
+    max_depth: int = Field(default=12, ge=2)
+    max_aliases: int = Field(default=30, ge=0)
+    max_root_fields: int = Field(default=20, ge=1)
+    max_errors: int = Field(default=100, ge=1)
+    max_cost: int = Field(default=2_500, ge=1)
+    report_cost: bool = False
+
+
 class AppConfig(StrictModel):
     cache: CacheSettings = CacheSettings()
     documents: DocumentsSettings = DocumentsSettings()
     server: ServerSettings = ServerSettings()
+    limits: LimitsSettings = LimitsSettings()
+    clients: list[ClientSettings] = []
     emulator: EmulatorSettings | None = None
     graphiql: GraphiQLSettings = Field(default_factory=GraphiQLSettings)
     sources: Annotated[list[SourceSettings], Field(min_length=1)]
@@ -259,6 +290,21 @@ class AppConfig(StrictModel):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _clients_name_sources(self) -> AppConfig:
+        known = {source.name for source in self.sources}
+        names = [client.name for client in self.clients]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"client names must be unique; repeated: {', '.join(duplicates)}")
+        for client in self.clients:
+            unknown = sorted(set(client.sources or ()) - known)
+            if unknown:
+                raise ValueError(
+                    f"client {client.name!r} names unknown source(s): {', '.join(unknown)}"
+                )
         return self
 
     def with_emulator_port(self, port: int) -> AppConfig:

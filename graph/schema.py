@@ -1,4 +1,5 @@
-"""The schema object, and the SDL text ``schema.graphql`` must equal."""
+"""The schema: one per server (its limits are schema extensions), and the SDL text
+``schema.graphql`` must equal (the same for every server)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from connectors.errors import ConnectorError
-from graph.errors import ErrorShaping
+from graph.config import LimitsSettings
+from graph.errors import ErrorShaping, IndexedParsing
 from graph.failure_log import SourceFailureLog
+from graph.limits import limit_extensions
 from graph.query import Query
 from resolvers.errors import UserInputError
 
-__all__ = ["schema", "schema_sdl"]
+__all__ = ["LmsGraphSchema", "build_schema", "schema", "schema_sdl"]
 
 logger = logging.getLogger("lms_graph.errors")
 
@@ -39,8 +42,24 @@ class LmsGraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-# SourceFailureLog after ErrorShaping: its hook exits first, and sees the errors unshaped.
-schema = LmsGraphSchema(query=Query, extensions=[ErrorShaping, SourceFailureLog])
+def build_schema(
+    limits: LimitsSettings | None = None, *, introspection: bool = True
+) -> LmsGraphSchema:
+    """The schema of a server with ``[limits]`` and ``[server] introspection``."""
+    limits = limits or LimitsSettings()
+    return LmsGraphSchema(
+        query=Query,
+        extensions=[
+            IndexedParsing,
+            *limit_extensions(limits, introspection=introspection),
+            lambda: ErrorShaping(limits.max_errors),
+            # After ErrorShaping: its hook exits first, and sees the errors unshaped.
+            SourceFailureLog,
+        ],
+    )
+
+
+schema = build_schema()
 
 
 def schema_sdl(target: Any = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from resolvers.cache.notices import StaleNotice
@@ -25,7 +26,12 @@ class Context:
     """Typed request context (``strawberry.Info[Context, None]`` in resolvers).
 
     Attributes:
-        sources: The server's configured sources.
+        sources: The sources this request may read: the server's, or the client's share
+            of them (:meth:`SourceRegistry.scoped`). Everything reaches sources through it.
+        client: The name of the authenticated client; None without ``[[clients]]``.
+        report_cost: The request asked for ``extensions.cost``.
+        vendor_calls: HTTP calls made to each source's vendor for this request (the
+            server binds it with ``count_vendor_calls``).
         loaders: This request's DataLoaders.
         failures: Partial failures to report next to the data, as GraphQL errors.
         stale: Sources whose cached data was served past its freshness because the
@@ -33,6 +39,9 @@ class Context:
     """
 
     sources: SourceRegistry
+    client: str | None = None
+    report_cost: bool = False
+    vendor_calls: Counter[str] = field(default_factory=Counter)
     loaders: Loaders = field(init=False)
     failures: list[ReportedFailure] = field(default_factory=list)
     stale: list[StaleNotice] = field(default_factory=list)

@@ -2,13 +2,16 @@
 
 A cursor is URL-safe base64 of ``<json>.<mac>``. The JSON names the connection it
 belongs to (a digest of the list and its filters), so a cursor from another list is
-refused, and the MAC (HMAC-SHA256, truncated) catches any edit. The key is a
-constant on purpose: the MAC is an integrity check that turns tampering into a clear
-error, not access control; every source a cursor can name is readable anyway.
+refused, and the MAC (HMAC-SHA256, truncated) catches any edit or forgery.
 
 A cursor longer than :data:`MAX_CURSOR_LENGTH` is refused before it is decoded (and so
 before any vendor call): ours carry one small position per source, a few hundred
 characters each, so 8,192 leaves room for a dozen sources with long vendor tokens.
+
+The key is the server's: derived from ``[server] cursor_secret``, else random per start
+(so cursors then die with the process). The server binds it per request with
+:func:`use_cursor_key` (a context variable: two servers in one process, as in tests,
+keep their own keys); unbound, a random key of this process is used.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
+from contextvars import ContextVar, Token
 from typing import Any
 
 from resolvers.errors import InvalidCursorError
@@ -25,14 +30,29 @@ from resolvers.errors import InvalidCursorError
 __all__ = [
     "MAX_CURSOR_LENGTH",
     "check_cursor_length",
+    "cursor_key",
     "decode_cursor",
     "encode_cursor",
     "scope_of",
+    "use_cursor_key",
 ]
 
-_KEY = b"lms-graph cursor v1"
 _MAC_BYTES = 8
 MAX_CURSOR_LENGTH = 8192
+_PROCESS_KEY = secrets.token_bytes(32)  # unbound (unit tests): random, this process only
+_KEY: ContextVar[bytes] = ContextVar("lms_graph_cursor_key", default=_PROCESS_KEY)
+
+
+def cursor_key(secret: str | None) -> bytes:
+    """The HMAC key for ``secret``, or a fresh random key when there is none."""
+    if secret is None:
+        return secrets.token_bytes(32)
+    return hashlib.sha256(b"lms-graph cursor v1\x00" + secret.encode()).digest()
+
+
+def use_cursor_key(key: bytes) -> Token[bytes]:
+    """Sign and check the cursors of the current task, and of tasks it starts, with ``key``."""
+    return _KEY.set(key)
 
 
 def check_cursor_length(cursor: str | None, argument: str = "cursor") -> None:
@@ -51,7 +71,7 @@ def scope_of(*parts: object) -> str:
 
 
 def _mac(body: bytes) -> str:
-    return hmac.new(_KEY, body, hashlib.sha256).hexdigest()[: _MAC_BYTES * 2]
+    return hmac.new(_KEY.get(), body, hashlib.sha256).hexdigest()[: _MAC_BYTES * 2]
 
 
 def encode_cursor(scope: str, position: Any) -> str:

@@ -1,9 +1,16 @@
-"""The configured sources of one server, in configuration order."""
+"""The configured sources of one server, in configuration order, and what one client sees.
+
+A client limited to some sources gets a :meth:`SourceRegistry.scoped` view as its
+request's registry. Every resolver, loader and list reaches sources only through the
+request's registry, so a source outside the view does not exist for that client: its IDs
+are refused like those of an unknown source, lists cannot select it, ``sources`` does
+not name it, and its cache entries (reached only through its connector) are never read.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from connectors.base import Connector
 from resolvers.errors import InvalidArgumentError, InvalidIdError
@@ -25,6 +32,12 @@ class SourceRegistry:
     @property
     def names(self) -> list[str]:
         return list(self._connectors)
+
+    def scoped(self, names: Collection[str] | None) -> SourceRegistry:
+        """The sources in ``names`` only (all when None), for one client's requests."""
+        if names is None:
+            return self
+        return SourceRegistry([c for name, c in self._connectors.items() if name in names])
 
     def get(self, name: str) -> Connector:
         """The connector of a source named in a global ID."""

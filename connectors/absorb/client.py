@@ -36,7 +36,7 @@ from connectors.absorb.filters import (
 )
 from connectors.absorb.mapping import is_current, map_course, map_progression, map_user
 from connectors.absorb.paging import PageIndex
-from connectors.base import Capabilities, ListQuery, Page
+from connectors.base import FREE, CallPrice, Capabilities, ListQuery, Lookup, Page, Pricing
 from connectors.breaker import CircuitBreaker
 from connectors.errors import (
     ConnectorError,
@@ -46,7 +46,7 @@ from connectors.errors import (
     VendorRejectedRequest,
 )
 from connectors.fanout import distinct_chunks, gather_bounded
-from connectors.model import Course, Progression, Record, Skill, User
+from connectors.model import Course, EntityKind, Progression, Record, Skill, User
 
 __all__ = ["ABSORB_ERRORS", "AbsorbConnector", "absorb_error_code"]
 
@@ -82,6 +82,27 @@ ABSORB_ERRORS: Mapping[str, type[ConnectorError]] = {
     "422": VendorRejectedRequest,  # e.g. a field in `_filter` that cannot be filtered
     "429": VendorRateLimited,
 }
+
+#: Logins (one per 4 hours) are left out: they are not a cost of one query.
+_FILTERED = CallPrice(per_call=MAX_IDS_PER_FILTER, results_per_call=MAX_PAGE_SIZE)
+PRICING = Pricing(
+    pages={
+        EntityKind.USERS: CallPrice(per_call=MAX_PAGE_SIZE),
+        EntityKind.COURSES: CallPrice(per_call=MAX_PAGE_SIZE),
+        EntityKind.SKILLS: FREE,
+        # a page of at most 50 users, then their bulk enrolments
+        EntityKind.PROGRESSIONS: CallPrice(per_call=MAX_USERS_PER_BULK, calls=2),
+    },
+    lookups={
+        Lookup.USERS: _FILTERED,
+        Lookup.COURSES: _FILTERED,
+        Lookup.SKILLS: FREE,
+        Lookup.PROGRESSIONS: CallPrice(per_call=1),
+        Lookup.USERS_BY_EMAIL: _FILTERED,
+        Lookup.PROGRESSIONS_OF_USERS: CallPrice(per_call=MAX_USERS_PER_BULK),
+        Lookup.PROGRESSIONS_OF_COURSES: CallPrice(per_call=1),
+    },
+)
 
 PayloadT = TypeVar("PayloadT", bound=payloads.AbsorbRecord)
 RecordT = TypeVar("RecordT", bound=Record)
@@ -126,7 +147,9 @@ class AbsorbConnector:
     """
 
     kind = "absorb"
-    capabilities = Capabilities(max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_IDS_PER_FILTER)
+    capabilities = Capabilities(
+        max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_IDS_PER_FILTER, pricing=PRICING
+    )
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, HttpTransport, RetryPolicy
-from connectors.base import Capabilities, ListQuery, Page
+from connectors.base import CallPrice, Capabilities, ListQuery, Lookup, Page, Pricing
 from connectors.breaker import CircuitBreaker
 from connectors.errors import (
     ConnectorError,
@@ -25,7 +25,7 @@ from connectors.fanout import distinct_chunks
 from connectors.kombo import payloads
 from connectors.kombo.auth import KomboAuth
 from connectors.kombo.mapping import map_course, map_progression, map_skill, map_user
-from connectors.model import Course, Progression, Record, Skill, User
+from connectors.model import Course, EntityKind, Progression, Record, Skill, User
 from connectors.pagination import BodyCursorPaginator, RepeatedTokenError
 
 __all__ = ["KOMBO_ERRORS", "KomboConnector"]
@@ -53,6 +53,14 @@ KOMBO_ERRORS: Mapping[str, type[ConnectorError]] = {
     "INTEGRATION.MODEL_NOT_AVAILABLE": VendorUnavailable,
 }
 
+#: Every list pages by `page_size`; every look-up sends 100 IDs per call and follows
+#: `next` through its results, 250 per page.
+_BATCHED = CallPrice(per_call=MAX_IDS_PER_CALL, results_per_call=MAX_PAGE_SIZE)
+PRICING = Pricing(
+    pages={kind: CallPrice(per_call=MAX_PAGE_SIZE) for kind in EntityKind},
+    lookups={lookup: _BATCHED for lookup in Lookup},
+)
+
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 RecordT = TypeVar("RecordT", bound=Record)
 
@@ -76,7 +84,9 @@ class KomboConnector:
     """Reads users, courses (with revisions), skills and course progressions from Kombo."""
 
     kind = "kombo"
-    capabilities = Capabilities(max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_IDS_PER_CALL)
+    capabilities = Capabilities(
+        max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_IDS_PER_CALL, pricing=PRICING
+    )
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ import aiohttp
 from pydantic import SecretStr, TypeAdapter
 
 from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, HttpTransport, RetryPolicy
-from connectors.base import Capabilities, ListQuery, Page
+from connectors.base import FREE, CallPrice, Capabilities, ListQuery, Lookup, Page, Pricing
 from connectors.breaker import CircuitBreaker
 from connectors.errors import (
     ConnectorError,
@@ -29,7 +29,7 @@ from connectors.errors import (
     VendorRejectedRequest,
 )
 from connectors.fanout import gather_bounded
-from connectors.model import Course, Progression, Record, Skill, User
+from connectors.model import Course, EntityKind, Progression, Record, Skill, User
 from connectors.pagination import RepeatedTokenError
 from connectors.skilljar import payloads
 from connectors.skilljar.auth import SkilljarAuth
@@ -66,6 +66,28 @@ MAX_PAGES = 1000  # a walk that has not ended after this many pages is a vendor 
 # UNVERIFIED: whether `/v1/users?email=` matches case-insensitively; we compare again here.
 # UNVERIFIED: v1 error bodies beyond the spec's 404; we expect DRF's `{"detail": msg}`
 # and classify its messages by the table in `error_codes.py` (SKILLJAR_ERRORS).
+
+#: No batch calls: one call per ID. Courses come with the domain's published courses
+#: (one walk), progressions per user (one progress walk each).
+_PER_ID = CallPrice(per_call=1)
+PRICING = Pricing(
+    pages={
+        EntityKind.USERS: CallPrice(per_call=MAX_PAGE_SIZE),
+        EntityKind.COURSES: CallPrice(per_call=MAX_PAGE_SIZE, fixed=1),
+        EntityKind.SKILLS: FREE,
+        EntityKind.PROGRESSIONS: CallPrice(per_call=MAX_PAGE_SIZE, per_key=1),
+    },
+    lookups={
+        Lookup.USERS: _PER_ID,
+        Lookup.COURSES: CallPrice(per_call=1, fixed=1),
+        Lookup.SKILLS: FREE,
+        Lookup.PROGRESSIONS: _PER_ID,
+        Lookup.USERS_BY_EMAIL: _PER_ID,
+        Lookup.PROGRESSIONS_OF_USERS: _PER_ID,
+        # per course its published courses and their enrolments, then each learner's progress
+        Lookup.PROGRESSIONS_OF_COURSES: CallPrice(per_call=1, per_key=2, results_per_call=1),
+    },
+)
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -109,7 +131,9 @@ class SkilljarConnector:
     """
 
     kind = "skilljar"
-    capabilities = Capabilities(max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_BATCH_SIZE)
+    capabilities = Capabilities(
+        max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_BATCH_SIZE, pricing=PRICING
+    )
 
     def __init__(
         self,

@@ -34,10 +34,10 @@ import aiohttp
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, HttpTransport, RetryPolicy
-from connectors.base import Capabilities, ListQuery, Page
+from connectors.base import CallPrice, Capabilities, ListQuery, Lookup, Page, Pricing
 from connectors.breaker import CircuitBreaker
 from connectors.errors import ConnectorError, VendorAuthError, VendorRejectedRequest
-from connectors.model import Course, Progression, Record, Skill, User
+from connectors.model import Course, EntityKind, Progression, Record, Skill, User
 from connectors.stackone import payloads
 from connectors.stackone.api import StackOneApi, record_path
 from connectors.stackone.auth import StackOneAuth
@@ -73,6 +73,29 @@ STACKONE_ERRORS: Mapping[str, type[ConnectorError]] = {
     NOT_SUPPORTED: VendorRejectedRequest,  # retrying cannot help
 }
 _ACCOUNT = re.compile(r"\baccount\b", re.IGNORECASE)
+
+#: No batch calls: one call per ID, and a user's progressions are two walks (assignments
+#: and completions). The look-up of a content item per distinct content ID is not priced:
+#: how many there are is only known from the answers.
+_PER_ID = CallPrice(per_call=1)
+PRICING = Pricing(
+    pages={
+        EntityKind.USERS: CallPrice(per_call=MAX_PAGE_SIZE),
+        EntityKind.COURSES: CallPrice(per_call=MAX_PAGE_SIZE),
+        EntityKind.SKILLS: CallPrice(per_call=MAX_PAGE_SIZE),
+        EntityKind.PROGRESSIONS: CallPrice(per_call=MAX_PAGE_SIZE, per_key=2),
+    },
+    lookups={
+        Lookup.USERS: _PER_ID,
+        Lookup.COURSES: _PER_ID,
+        Lookup.SKILLS: _PER_ID,
+        Lookup.PROGRESSIONS: CallPrice(per_call=1, calls=2),
+        Lookup.USERS_BY_EMAIL: _PER_ID,
+        Lookup.PROGRESSIONS_OF_USERS: CallPrice(per_call=1, calls=2),
+        # each course, then the account's assignments and completions
+        Lookup.PROGRESSIONS_OF_COURSES: CallPrice(per_call=1, fixed=2),
+    },
+)
 
 RecordT = TypeVar("RecordT", bound=Record)
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
@@ -114,7 +137,9 @@ class StackOneConnector:
     """Reads users, courses (one revision each), skills and progressions from StackOne."""
 
     kind = "stackone"
-    capabilities = Capabilities(max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_IDS_PER_BATCH)
+    capabilities = Capabilities(
+        max_page_size=MAX_PAGE_SIZE, max_batch_size=MAX_IDS_PER_BATCH, pricing=PRICING
+    )
 
     def __init__(
         self,

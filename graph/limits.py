@@ -1,0 +1,226 @@
+"""Request limits as Strawberry schema extensions, each refusing with its own code.
+
+Strawberry's own limiters do the counting (``MaxTokensLimiter``, ``MaxAliasesLimiter``,
+``QueryDepthLimiter``, ``DisableIntrospection``); their errors carry no code, so their
+validation rules run behind :func:`coded`, which stamps one. The root-field count is a
+small validation rule of ours, and the cost limit (vendor calls, priced by the
+connectors) runs when execution starts, where the request's sources and variables are
+known, and answers in place of the execution, so a refused query makes no vendor call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    TypeInfo,
+    ValidationContext,
+    ValidationRule,
+    get_operation_ast,
+)
+from graphql.language.visitor import EnterLeaveVisitor
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from graph.config import LimitsSettings
+from graph.cost import QueryTooLarge, estimate_cost
+from resolvers.context import Context
+
+__all__ = [
+    "ALIASES_CODE",
+    "COST_CODE",
+    "DEPTH_CODE",
+    "INTROSPECTION_CODE",
+    "ROOT_FIELDS_CODE",
+    "TOKENS_CODE",
+    "CostLimit",
+    "coded",
+    "limit_extensions",
+    "root_fields_rule",
+]
+
+TOKENS_CODE = "TOO_MANY_TOKENS"
+DEPTH_CODE = "QUERY_TOO_DEEP"
+ALIASES_CODE = "TOO_MANY_ALIASES"
+ROOT_FIELDS_CODE = "TOO_MANY_ROOT_FIELDS"
+COST_CODE = "QUERY_TOO_COSTLY"
+INTROSPECTION_CODE = "INTROSPECTION_DISABLED"
+
+ExtensionFactory = Callable[[], SchemaExtension]
+
+
+def coded(rules: Sequence[type[ASTValidationRule]], code: str) -> list[type[ASTValidationRule]]:
+    """``rules`` whose errors carry ``extensions.code = code``.
+
+    Each rule sees a validation context of its own whose errors are stamped and then
+    reported to the real one. Fit for rules that check the document as a whole when
+    they are created or while visiting (Strawberry's limiters, graphql-core's
+    introspection rule): the wrapper visits the document exactly as the rule does.
+    """
+
+    def wrap(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
+        class Coded(ValidationRule):
+            def __init__(self, context: ValidationContext) -> None:
+                super().__init__(context)
+
+                def report(error: GraphQLError) -> None:
+                    error.extensions = {**(error.extensions or {}), "code": code}
+                    context.report_error(error)
+
+                own = ValidationContext(
+                    context.schema, context.document, TypeInfo(context.schema), report
+                )
+                self._inner = rule(own)
+
+            def get_enter_leave_for_kind(self, kind: str) -> EnterLeaveVisitor:
+                return self._inner.get_enter_leave_for_kind(kind)  # visit as the rule does
+
+        Coded.__name__ = f"Coded{rule.__name__}"
+        return Coded
+
+    return [wrap(rule) for rule in rules]
+
+
+def _root_fields(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> int:
+    count = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            count += 1
+        elif isinstance(selection, InlineFragmentNode):
+            count += _root_fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                seen.add(selection.name.value)
+                count += _root_fields(fragment.selection_set, fragments, seen)
+    return count
+
+
+def root_fields_rule(maximum: int) -> type[ASTValidationRule]:
+    """A rule refusing operations that select more than ``maximum`` root fields."""
+
+    class RootFieldsLimit(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            fragments = {
+                d.name.value: d
+                for d in self.context.document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            count = _root_fields(node.selection_set, fragments, set())
+            if count > maximum:
+                self.report_error(
+                    GraphQLError(
+                        f"the operation selects {count} root fields; at most {maximum} allowed",
+                        node,
+                        extensions={"code": ROOT_FIELDS_CODE},
+                    )
+                )
+
+    return RootFieldsLimit
+
+
+class TokenLimit(MaxTokensLimiter):
+    """Strawberry's token limit; the parser's refusal gets its own code."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            if isinstance(error, GraphQLSyntaxError) and "tokens. Parsing aborted" in error.message:
+                error.message = (
+                    f"the document has more than {self.max_token_count} tokens; "
+                    "send a smaller query"
+                )
+                error.extensions = {"code": TOKENS_CODE}
+
+
+class CostLimit(SchemaExtension):
+    """Prices the operation in vendor calls per source and refuses it above the limit;
+    reports ``extensions.cost`` (estimate and calls made) when asked."""
+
+    def __init__(self, max_cost: int, *, report: bool) -> None:
+        self.max_cost = max_cost
+        self.report = report
+        self.estimate: dict[str, int] | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        document = execution.graphql_document
+        operation = get_operation_ast(document, execution.operation_name) if document else None
+        if isinstance(context, Context) and document is not None and operation is not None:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            try:
+                self.estimate = estimate_cost(
+                    execution.schema._schema,
+                    operation,
+                    fragments,
+                    execution.variables,
+                    context.sources,
+                )
+            except QueryTooLarge:
+                execution.result = self._refuse("the query expands to too many fields", {})
+            else:
+                over = {s: n for s, n in self.estimate.items() if n > self.max_cost}
+                if over:
+                    worst = max(over, key=over.__getitem__)
+                    message = (
+                        f"the query may cost {over[worst]} vendor calls at source {worst!r}; "
+                        f"at most {self.max_cost} per source allowed: ask for fewer items"
+                    )
+                    execution.result = self._refuse(message, self.estimate)
+        yield
+
+    def _refuse(self, message: str, estimate: dict[str, int]) -> ExecutionResult:
+        extensions = {"code": COST_CODE, "cost": estimate, "maxCost": self.max_cost}
+        return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        if not isinstance(context, Context) or not (self.report or context.report_cost):
+            return {}
+        actual = {source: n for source, n in context.vendor_calls.items() if n}
+        return {
+            "cost": {
+                "estimated": self.estimate or {},
+                "actual": actual,
+                "maxCost": self.max_cost,
+            }
+        }
+
+
+def limit_extensions(limits: LimitsSettings, *, introspection: bool) -> list[ExtensionFactory]:
+    """The schema extensions that enforce ``[limits]`` (and ``[server] introspection``)."""
+    rules = [
+        *coded(MaxAliasesLimiter(limits.max_aliases).validation_rules, ALIASES_CODE),
+        *coded(QueryDepthLimiter(limits.max_depth).validation_rules, DEPTH_CODE),
+        root_fields_rule(limits.max_root_fields),
+    ]
+    if not introspection:
+        rules += coded([NoSchemaIntrospectionCustomRule], INTROSPECTION_CODE)
+    return [
+        lambda: TokenLimit(limits.max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: CostLimit(limits.max_cost, report=limits.report_cost),
+    ]
