@@ -1,10 +1,11 @@
 """``lms-graph``: serve the API, print the demo config, export the schema, clear the cache,
-register persisted documents, install GraphiQL's assets."""
+register persisted documents, install GraphiQL's assets, make client keys."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
@@ -12,9 +13,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from graph.config import DEMO_CONFIG, AppConfig, ConfigError, demo_config, load_config
+from connectors.settings import SOURCE_NAME_PATTERN
+from graph.clients import new_client
+from graph.config import (
+    DEMO_CONFIG,
+    AppConfig,
+    ClientSettings,
+    ConfigError,
+    demo_config,
+    load_config,
+)
 from graph.graphiql import (
     GraphiQLInstallError,
     default_assets_dir,
@@ -61,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     commands.add_parser("demo-config", help="print the TOML config the embedded demo uses")
+    clients = commands.add_parser("clients", help="manage API clients")
+    clients_commands = clients.add_subparsers(dest="clients_command", required=True)
+    new = clients_commands.add_parser(
+        "new", help="make a client key: prints the key once and the [[clients]] table"
+    )
+    new.add_argument("name", help="the client's name ([A-Za-z0-9_-])")
+    new.add_argument("--sources", help="comma-separated sources the client may read (default: all)")
     cache = commands.add_parser("cache", help="manage the cache of vendor answers")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
     clear = cache_commands.add_parser("clear", help="delete cached entries (Redis backend)")
@@ -148,6 +166,31 @@ def _clear_cache(config: AppConfig, source: str | None) -> int:
     return 0
 
 
+def _new_client(name: str, sources: str | None) -> int:
+    """``lms-graph clients new``: the key on stdout once, then the TOML to paste."""
+    names = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
+    try:
+        ClientSettings(name=name, key_sha256="0" * 64, sources=names)
+    except ValidationError:
+        print(f"lms-graph: client name {name!r} must match {SOURCE_NAME_PATTERN}", file=sys.stderr)
+        return 2
+    key, table = new_client(name, names)
+    print(f"# API key of client {name!r}: shown only now, store it as a secret")
+    print(key)
+    print("\n# Add to the server config (it holds the key's SHA-256, not the key):")
+    sys.stdout.write(table)
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class PortBusyError(Exception):
     """A port we must listen on cannot be bound; the message is the one line to print."""
 
@@ -167,6 +210,13 @@ def _listen(host: str, port: int, setting: str) -> socket.socket:
 
 
 def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
+    if not config.clients and not config.server.allow_anonymous and not _is_loopback(host):
+        print(
+            f"lms-graph: refusing to listen on {host} without client keys: add [[clients]] "
+            "(lms-graph clients new NAME) or set [server] allow_anonymous = true",
+            file=sys.stderr,
+        )
+        return 2
     import uvicorn
 
     from graph.app import create_app
@@ -224,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             sys.stdout.write(schema_sdl())
         return 0
+    if args.command == "clients":
+        return _new_client(args.name, args.sources)
     try:
         config = load_config(args.config) if args.config else demo_config()
     except ConfigError as exc:

@@ -23,7 +23,6 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    TypeInfo,
     ValidationContext,
     ValidationRule,
     get_operation_ast,
@@ -83,8 +82,13 @@ def coded(rules: Sequence[type[ASTValidationRule]], code: str) -> list[type[ASTV
                     error.extensions = {**(error.extensions or {}), "code": code}
                     context.report_error(error)
 
+                # The real context's TypeInfo (no public accessor): the traversal keeps
+                # it current, and rules such as the introspection one read it.
                 own = ValidationContext(
-                    context.schema, context.document, TypeInfo(context.schema), report
+                    context.schema,
+                    context.document,
+                    context._type_info,
+                    report,
                 )
                 self._inner = rule(own)
 

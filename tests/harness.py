@@ -7,7 +7,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -123,14 +123,31 @@ def demo_sources(emulator: Emulator, **extra: Any) -> list[SourceSettings]:
 class GraphQLServer:
     url: str
     session: aiohttp.ClientSession
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def with_key(self, key: str) -> GraphQLServer:
+        """The same server, every request sending ``Authorization: Bearer <key>``."""
+        return replace(self, headers={**self.headers, "Authorization": f"Bearer {key}"})
+
+    async def send(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any], Any]:
+        """POST a query: the HTTP status, the JSON body and the response headers."""
+        payload = {"query": query, "variables": variables or {}}
+        async with self.session.post(
+            self.url + "/graphql", json=payload, headers={**self.headers, **(headers or {})}
+        ) as response:
+            body: dict[str, Any] = await response.json()
+            return response.status, body, response.headers
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST a query; asserts HTTP 200 and returns the JSON body (data and errors)."""
-        payload = {"query": query, "variables": variables or {}}
-        async with self.session.post(self.url + "/graphql", json=payload) as response:
-            body: dict[str, Any] = await response.json()
-            assert response.status == 200, body
-            return body
+        status, body, _ = await self.send(query, variables)
+        assert status == 200, body
+        return body
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST a query that must succeed without errors."""
@@ -156,7 +173,8 @@ async def run_server(
         cache: ``[cache]``; the default (memory) when None.
         clock: The cache's clock, so tests can age entries without sleeping.
         wrap: An ASGI middleware around the whole app (tests record what the server got).
-        sections: Other config tables by name (``documents=DocumentsSettings(...)`` …).
+        sections: Other config tables by name (``documents=DocumentsSettings(...)``,
+            ``limits=LimitsSettings(...)``, ``clients=[ClientSettings(...)]`` …).
     """
     config = AppConfig(sources=list(sources), cache=cache or CacheSettings(), **sections)
     app: ASGIApp = create_app(config, clock=clock)
