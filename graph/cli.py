@@ -34,7 +34,7 @@ from graph.graphiql import (
 )
 from resolvers.cache import ALL_KEYS_PREFIX, CacheStore, source_prefix
 
-__all__ = ["main"]
+__all__ = ["listen_refusal", "main"]
 
 
 def _port(text: str) -> int:
@@ -191,6 +191,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def listen_refusal(config: AppConfig, host: str) -> str | None:
+    """Why the server must not listen on ``host``: without ``[[clients]]`` anyone who
+    reaches the port reads every source, so only loopback unless that is intended."""
+    if config.clients or config.server.allow_anonymous or _is_loopback(host):
+        return None
+    return (
+        f"refusing to listen on {host} without client keys: add [[clients]] "
+        "(lms-graph clients new NAME) or set [server] allow_anonymous = true"
+    )
+
+
 class PortBusyError(Exception):
     """A port we must listen on cannot be bound; the message is the one line to print."""
 
@@ -210,12 +221,9 @@ def _listen(host: str, port: int, setting: str) -> socket.socket:
 
 
 def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
-    if not config.clients and not config.server.allow_anonymous and not _is_loopback(host):
-        print(
-            f"lms-graph: refusing to listen on {host} without client keys: add [[clients]] "
-            "(lms-graph clients new NAME) or set [server] allow_anonymous = true",
-            file=sys.stderr,
-        )
+    refusal = listen_refusal(config, host)
+    if refusal is not None:
+        print(f"lms-graph: {refusal}", file=sys.stderr)
         return 2
     import uvicorn
 
