@@ -259,6 +259,7 @@ class LimitsSettings(StrictModel):
 
     max_body_bytes: int = Field(default=262_144, ge=1_024)
     max_tokens: int = Field(default=5_000, ge=100)
+    max_fields: int = Field(default=5_000, ge=10)
     max_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=0)
     max_root_fields: int = Field(default=20, ge=1)

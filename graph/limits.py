@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -45,16 +46,20 @@ __all__ = [
     "ALIASES_CODE",
     "COST_CODE",
     "DEPTH_CODE",
+    "FIELDS_CODE",
     "INTROSPECTION_CODE",
     "ROOT_FIELDS_CODE",
     "TOKENS_CODE",
     "CostLimit",
+    "FieldCountLimit",
     "coded",
+    "expanded_fields",
     "limit_extensions",
     "root_fields_rule",
 ]
 
 TOKENS_CODE = "TOO_MANY_TOKENS"
+FIELDS_CODE = "TOO_MANY_FIELDS"
 DEPTH_CODE = "QUERY_TOO_DEEP"
 ALIASES_CODE = "TOO_MANY_ALIASES"
 ROOT_FIELDS_CODE = "TOO_MANY_ROOT_FIELDS"
@@ -142,17 +147,80 @@ def root_fields_rule(maximum: int) -> type[ASTValidationRule]:
 
 
 class TokenLimit(MaxTokensLimiter):
-    """Strawberry's token limit; the parser's refusal gets its own code."""
+    """Strawberry's token limit; the parser's refusals (too many tokens, nested too
+    deeply for the parser) get their own codes."""
 
     def on_parse(self) -> Iterator[None]:
         yield
         for error in self.execution_context.pre_execution_errors or ():
-            if isinstance(error, GraphQLSyntaxError) and "tokens. Parsing aborted" in error.message:
+            if not isinstance(error, GraphQLSyntaxError):
+                continue
+            if "tokens. Parsing aborted" in error.message:
                 error.message = (
                     f"the document has more than {self.max_token_count} tokens; "
                     "send a smaller query"
                 )
                 error.extensions = {"code": TOKENS_CODE}
+            elif "nested too deeply" in error.message:
+                error.extensions = {"code": DEPTH_CODE}
+
+
+def expanded_fields(document: DocumentNode) -> int:
+    """Fields of every operation with each fragment spread where it is used, counted in
+    time linear in the document (each fragment is sized once)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    sizes: dict[str, int] = {}
+
+    def size(selection_set: SelectionSetNode, stack: frozenset[str]) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                below = selection.selection_set
+                total += 1 + (size(below, stack) if below is not None else 0)
+            elif isinstance(selection, InlineFragmentNode):
+                total += size(selection.selection_set, stack)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in stack:
+                    continue  # unknown or cyclic: validation reports it
+                if name not in sizes:
+                    sizes[name] = size(fragment.selection_set, stack | {name})
+                total += sizes[name]
+        return total
+
+    return sum(
+        size(d.selection_set, frozenset())
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+class FieldCountLimit(SchemaExtension):
+    """Refuses documents whose fragments expand to more than ``max_fields`` fields,
+    before validation: the depth and alias rules expand every spread, so a few hundred
+    bytes of fragments spreading each other twice would keep them busy for minutes."""
+
+    def __init__(self, max_fields: int) -> None:
+        self.max_fields = max_fields
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        document = execution.graphql_document
+        if document is not None and execution.pre_execution_errors is None:
+            count = expanded_fields(document)
+            if count > self.max_fields:
+                message = (
+                    f"the query expands to {count} fields (fragments spread where they are "
+                    f"used); at most {self.max_fields} allowed"
+                )
+                # Set before validation runs: Strawberry then skips it and refuses.
+                execution.pre_execution_errors = [
+                    GraphQLError(message, extensions={"code": FIELDS_CODE})
+                ]
+        yield
 
 
 class CostLimit(SchemaExtension):
@@ -225,6 +293,7 @@ def limit_extensions(limits: LimitsSettings, *, introspection: bool) -> list[Ext
         rules += coded([NoSchemaIntrospectionCustomRule], INTROSPECTION_CODE)
     return [
         lambda: TokenLimit(limits.max_tokens),
+        lambda: FieldCountLimit(limits.max_fields),
         lambda: AddValidationRules(rules),
         lambda: CostLimit(limits.max_cost, report=limits.report_cost),
     ]

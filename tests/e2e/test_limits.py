@@ -18,9 +18,11 @@ from graph.config import LimitsSettings
 from tests.harness import CANONICAL_QUERY, DEMO_SOURCES, GraphQLServer, demo_sources, run_server
 
 SKILLJAR = DEMO_SOURCES["skilljar"]
+KOMBO_JSON = json.dumps(DEMO_SOURCES["kombo"])
 LIMITS = LimitsSettings(
     max_body_bytes=2_000,
     max_tokens=120,
+    max_fields=20,
     max_depth=6,
     max_aliases=2,
     max_root_fields=2,
@@ -89,12 +91,38 @@ async def test_root_fields(limited: GraphQLServer, everywhere: Emulator) -> None
 
 
 async def test_tokens(limited: GraphQLServer, everywhere: Emulator) -> None:
-    # `{ users ( first : 1 ) { edges { node {` … `} } } }` and the end: 16 tokens
-    await runs(limited, everywhere, one_user("id " * (LIMITS.max_tokens - 16)))
-    body = await refused(
-        limited, everywhere, one_user("id " * (LIMITS.max_tokens - 15)), "TOO_MANY_TOKENS"
-    )
+    def query(names: int) -> str:
+        return (
+            f"{{ users(first: 1, sources: [{' '.join([KOMBO_JSON] * names)}]) {{ totalCount }} }}"
+        )
+
+    # `{ users ( first : 1 sources : [` … `] ) { totalCount } }` and the end: 15 tokens
+    await runs(limited, everywhere, query(LIMITS.max_tokens - 15))
+    body = await refused(limited, everywhere, query(LIMITS.max_tokens - 14), "TOO_MANY_TOKENS")
     assert f"more than {LIMITS.max_tokens} tokens" in body["errors"][0]["message"]
+
+
+async def test_fields_after_fragments(limited: GraphQLServer, everywhere: Emulator) -> None:
+    """users, edges, node and twice the fragment's fields: spreads count where used."""
+    eight = "id email firstName lastName source remoteId createdAt updatedAt"
+    under = one_user("...U ...U status") + f" fragment U on User {{ {eight} }}"  # 3 + 16 + 1
+    over = one_user("...U ...U") + f" fragment U on User {{ {eight} status }}"  # 3 + 18
+    await runs(limited, everywhere, under)
+    body = await refused(limited, everywhere, over, "TOO_MANY_FIELDS")
+    assert "21 fields" in body["errors"][0]["message"]
+
+
+async def test_fragment_bombs_are_refused_at_once(everywhere: Emulator) -> None:
+    """40 fragments each spreading the next twice: 2^40 fields in 2 KB. Refused before
+    the depth and alias rules, which expand every spread, get to it."""
+    levels = 40
+    fragments = "".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}\n" for i in range(levels)
+    )
+    bomb = "{ ...F0 }\n" + fragments + f"fragment F{levels} on Query {{ __typename }}"
+    async with run_server(demo_sources(everywhere, max_attempts=1)) as server:
+        body = await refused(server, everywhere, bomb, "TOO_MANY_FIELDS")
+        assert str(2**levels) in body["errors"][0]["message"]
 
 
 async def test_cost_in_vendor_calls(limited: GraphQLServer, everywhere: Emulator) -> None:
