@@ -1,0 +1,51 @@
+"""Error shaping: codes, the cap with its summary, and locations found by the indexed source."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from graphql import Source
+
+from graph.config import LimitsSettings
+from graph.errors import IndexedSource
+from graph.schema import build_schema
+from resolvers.context import Context
+from resolvers.sources import SourceRegistry
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_indexed_source_locates_like_graphql_core(seed: int) -> None:
+    rng = random.Random(seed)
+    body = "".join(rng.choice("ab \n\r\t") for _ in range(2_000))
+    indexed, plain = IndexedSource(body), Source(body)
+    for position in range(len(body) + 1):
+        if body[position - 1 : position + 1] == "\r\n":
+            continue  # inside a line break: never where a token starts
+        assert indexed.get_location(position) == plain.get_location(position), position
+
+
+async def _execute(query: str, max_errors: int = 100) -> list[dict[str, object]]:
+    schema = build_schema(LimitsSettings(max_errors=max_errors, max_root_fields=50))
+    result = await schema.execute(query, context_value=Context(sources=SourceRegistry([])))
+    return [error.formatted for error in result.errors or []]  # type: ignore[misc]
+
+
+async def test_errors_keep_their_locations_and_get_codes() -> None:
+    query = '{\n  a: node(id: "bad") { id }\r\n  b: node(id: "worse") { id }\n}'
+    errors = await _execute(query)
+    assert [e["locations"] for e in errors] == [
+        [{"line": 2, "column": 3}],
+        [{"line": 3, "column": 3}],
+    ]
+    assert [e["path"] for e in errors] == [["a"], ["b"]]
+    assert {e["extensions"]["code"] for e in errors} == {"INVALID_ID"}  # type: ignore[index]
+
+
+async def test_past_the_cap_one_summary_error() -> None:
+    query = "{ " + " ".join(f'a{i}: node(id: "bad") {{ id }}' for i in range(12)) + " }"
+    errors = await _execute(query, max_errors=10)
+    assert len(errors) == 11
+    summary = errors[-1]
+    assert summary["extensions"] == {"code": "TOO_MANY_ERRORS", "leftOut": 2}
+    assert "2 more errors" in str(summary["message"])
