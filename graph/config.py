@@ -176,7 +176,7 @@ class ServerSettings(StrictModel):
     #: Time to receive a request's whole body; a slower (or half-sent) one gets 408.
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
-    # -- access and cursors (README, "Clients and access"): who may call, what they see.
+    # -- access and cursors (README, "Access"): who may call, what they see.
     allow_anonymous: bool = False
     introspection: bool = True
     cursor_secret: Credential | None = None
