@@ -29,6 +29,7 @@ from tests.harness import demo_sources, run_server
 RAISED = LimitsSettings(
     max_body_bytes=100_000_000,
     max_tokens=10_000_000,
+    max_fields=10_000_000,
     max_aliases=1_000_000,
     max_root_fields=1_000_000,
     max_errors=1_000_000,

@@ -18,12 +18,11 @@ locations graphql-core computes while executing a bisect instead of a document s
 from __future__ import annotations
 
 import bisect
-import contextlib
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
-from graphql import GraphQLError, GraphQLSyntaxError, Source, SourceLocation, parse
+from graphql import GraphQLError, GraphQLSyntaxError, Source, SourceLocation
 from strawberry.extensions import SchemaExtension
 
 from connectors.errors import ConnectorError
@@ -173,7 +172,18 @@ class IndexedSource(Source):
 
     def __init__(self, body: str) -> None:
         super().__init__(body)
-        self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(body)]
+        self._index()
+
+    def _index(self) -> None:
+        self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(self.body)]
+
+    @staticmethod
+    def adopt(source: Source) -> None:
+        """Turn ``source`` into an IndexedSource in place: a parsed document's nodes all
+        point at that one object, so their locations use the index from now on. (Parsing
+        an IndexedSource instead would mean parsing twice whenever parsing fails.)"""
+        source.__class__ = IndexedSource
+        cast(IndexedSource, source)._index()
 
     def get_location(self, position: int) -> SourceLocation:
         line = bisect.bisect_right(self._line_starts, position) - 1
@@ -181,17 +191,11 @@ class IndexedSource(Source):
 
 
 class IndexedParsing(SchemaExtension):
-    """Parses the request into an :class:`IndexedSource`, so error locations stay cheap.
-
-    A document that does not parse is left to Strawberry, which parses it again and
-    reports the syntax error (or the token limit) as usual.
-    """
+    """Indexes the lines of each parsed request (:class:`IndexedSource`), so the
+    locations graphql-core computes for execution errors cost a bisect each."""
 
     def on_parse(self) -> Iterator[None]:
-        execution = self.execution_context
-        if execution.graphql_document is None and execution.query:
-            with contextlib.suppress(GraphQLError):
-                execution.graphql_document = parse(
-                    IndexedSource(execution.query), **execution.parse_options
-                )
         yield
+        document = self.execution_context.graphql_document
+        if document is not None and document.loc is not None:
+            IndexedSource.adopt(document.loc.source)
