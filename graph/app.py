@@ -58,8 +58,9 @@ __all__ = ["COST_HEADER", "OPEN_PATHS", "create_app"]
 
 logger = logging.getLogger("lms_graph")
 
-#: Paths any caller may reach, with or without a client key (probes).
-OPEN_PATHS = ("/healthz", "/readyz")
+#: Paths any caller may reach, with or without a client key: probes, and the redirect to
+#: /graphql (GraphiQL's page is open too, see graph.clients).
+OPEN_PATHS = ("/", "/healthz", "/readyz")
 #: A request header asking for ``extensions.cost`` in the response (value ``1``).
 COST_HEADER = "X-LMS-Graph-Cost"
 

@@ -67,6 +67,16 @@ class _Refused(AuthenticationError):
         self.challenge = challenge
 
 
+def _is_ide_page(conn: HTTPConnection) -> bool:
+    """GraphiQL's page itself (static HTML, no query): a browser cannot send a key for
+    it; the queries GraphiQL sends carry the key set in its Headers tab."""
+    return (
+        conn.scope.get("method") == "GET"
+        and "query" not in conn.query_params
+        and "text/html" in conn.headers.get("accept", "")
+    )
+
+
 class ClientKeyBackend(AuthenticationBackend):
     """Finds the client of a request's bearer key; ``open_paths`` need none."""
 
@@ -83,7 +93,7 @@ class ClientKeyBackend(AuthenticationBackend):
         return found
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, ClientUser] | None:
-        if conn.url.path in self._open:
+        if conn.url.path in self._open or _is_ide_page(conn):
             return None
         scheme, _, key = conn.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():

@@ -54,6 +54,18 @@ async def test_401_without_a_valid_key(
         assert response.status == 200  # liveness stays open
 
 
+async def test_graphiql_page_loads_without_a_key(guarded: GraphQLServer) -> None:
+    page = {"Accept": "text/html"}
+    async with guarded.session.get(guarded.url + "/graphql", headers=page) as response:
+        assert response.status == 200
+        assert "graphiql" in (await response.text()).lower()
+    query = {"query": "{ sources { name } }"}
+    async with guarded.session.get(
+        guarded.url + "/graphql", params=query, headers=page
+    ) as response:
+        assert response.status == 401  # a query over GET needs the key like any other
+
+
 async def test_a_valid_key_reads_its_sources(guarded: GraphQLServer) -> None:
     admin = await guarded.with_key(ADMIN_KEY).data("{ sources { name } }")
     assert [s["name"] for s in admin["sources"]] == list(DEMO_SOURCES.values())
