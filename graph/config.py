@@ -251,7 +251,8 @@ class ClientSettings(StrictModel):
 
     name: str = Field(pattern=SOURCE_NAME_PATTERN)
     key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    sources: list[str] | None = None
+    #: The sources it may read; None (unset): every source.
+    sources: Annotated[list[str], Field(min_length=1)] | None = None
 
 
 class LimitsSettings(StrictModel):

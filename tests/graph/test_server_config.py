@@ -74,3 +74,21 @@ def test_clients_must_name_configured_sources() -> None:
     bad = ClientSettings(name="x", key_sha256="0" * 64, sources=["nope"])
     with pytest.raises(ValueError, match="unknown source"):
         _config([bad])
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"name": "x", "key_sha256": "0" * 64, "sources": []}, "at least 1"),
+        ({"name": "x", "key_sha256": "not-a-digest"}, "key_sha256"),
+        ({"name": "x", "key_sha256": "0" * 64, "key": "plain"}, "key"),
+    ],
+)
+def test_client_tables_are_checked(entry: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        _config([]).model_validate({"sources": [SOURCE], "clients": [entry]})
+
+
+def test_two_clients_cannot_share_a_name() -> None:
+    with pytest.raises(ValueError, match="client names must be unique"):
+        _config([CLIENT, CLIENT])
