@@ -68,11 +68,12 @@ class _Refused(AuthenticationError):
 
 
 def _is_ide_page(conn: HTTPConnection) -> bool:
-    """GraphiQL's page itself (static HTML, no query): a browser cannot send a key for
-    it; the queries GraphiQL sends carry the key set in its Headers tab."""
+    """GraphiQL's page itself: a browser cannot send a key for it; the queries GraphiQL
+    sends carry the key set in its Headers tab. Only a GET with no query string at all
+    (any parameter may name a query or a persisted document) asking for HTML."""
     return (
         conn.scope.get("method") == "GET"
-        and "query" not in conn.query_params
+        and not conn.scope.get("query_string")
         and "text/html" in conn.headers.get("accept", "")
     )
 

@@ -59,11 +59,12 @@ async def test_graphiql_page_loads_without_a_key(guarded: GraphQLServer) -> None
     async with guarded.session.get(guarded.url + "/graphql", headers=page) as response:
         assert response.status == 200
         assert "graphiql" in (await response.text()).lower()
-    query = {"query": "{ sources { name } }"}
-    async with guarded.session.get(
-        guarded.url + "/graphql", params=query, headers=page
-    ) as response:
-        assert response.status == 401  # a query over GET needs the key like any other
+    # a query over GET needs the key like any other, whatever names it
+    for params in ({"query": "{ sources { name } }"}, {"documentId": "sha256:00"}, {"x": "1"}):
+        async with guarded.session.get(
+            guarded.url + "/graphql", params=params, headers=page
+        ) as response:
+            assert response.status == 401, params
 
 
 async def test_a_valid_key_reads_its_sources(guarded: GraphQLServer) -> None:
