@@ -78,8 +78,9 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         graphiql: GraphiQLPage,
         server: ServerSettings,
         cursor_key: bytes,
+        max_tokens: int,
     ) -> None:
-        super().__init__(schema, documents)
+        super().__init__(schema, documents, max_tokens)
         self._state = state
         self._graphiql = graphiql
         self._server = server
@@ -236,7 +237,12 @@ def create_app(
         Route("/", home),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", GraphQLEndpoint(state, schema, documents, graphiql, config.server, key)),
+        Route(
+            "/graphql",
+            GraphQLEndpoint(
+                state, schema, documents, graphiql, config.server, key, config.limits.max_tokens
+            ),
+        ),
     ]
     if graphiql.installed:
         routes.append(Mount(ASSETS_ROUTE, StaticFiles(directory=graphiql.assets_dir)))

@@ -121,9 +121,10 @@ def negotiate(accept: str | None) -> str:
     return GRAPHQL_RESPONSE_JSON if graphql > 0 and graphql >= plain else JSON
 
 
-def _operation_count(query: str) -> int:
+def _operation_count(query: str, max_tokens: int | None) -> int:
     try:
-        document = parse(query, no_location=True)
+        # Under the token limit: a document too long to count is refused by it later.
+        document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return 0  # execution reports the syntax error as usual
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
@@ -160,11 +161,16 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
     Args:
         schema: The schema to serve.
         documents: Resolves persisted documents and enforces ``[documents] mode``.
+        max_tokens: ``[limits] max_tokens``: the view parses a document to count its
+            operations, and must not lex more of it than the token limit allows.
     """
 
-    def __init__(self, schema: BaseSchema, documents: DocumentRegistry) -> None:
+    def __init__(
+        self, schema: BaseSchema, documents: DocumentRegistry, max_tokens: int | None = None
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.documents = documents
+        self.max_tokens = max_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -238,7 +244,7 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
                 "no GraphQL query in the request: send query, or a persisted document's ID",
             )
         operation_name = params.get("operationName")
-        if operation_name is None and _operation_count(query) > 1:
+        if operation_name is None and _operation_count(query, self.max_tokens) > 1:
             raise RequestRefused(
                 400,
                 RequestCode.OPERATION_NAME_REQUIRED,

@@ -48,7 +48,7 @@ async def refused(
     status, body, _ = await server.send(query)
     assert status == 200, body
     assert codes(body) == [code], body
-    assert body["data"] is None
+    assert body.get("data") is None  # a request error: no data entry
     assert emulator.count() == 0, "a refused query made vendor calls"
     return body
 
@@ -100,6 +100,19 @@ async def test_tokens(limited: GraphQLServer, everywhere: Emulator) -> None:
     await runs(limited, everywhere, query(LIMITS.max_tokens - 15))
     body = await refused(limited, everywhere, query(LIMITS.max_tokens - 14), "TOO_MANY_TOKENS")
     assert f"more than {LIMITS.max_tokens} tokens" in body["errors"][0]["message"]
+
+
+async def test_no_step_lexes_past_the_token_limit(
+    limited: GraphQLServer, everywhere: Emulator
+) -> None:
+    """Two operations and no operationName: counting them must stop at the token limit
+    too, so the refusal is the token limit's, not a full parse's."""
+    padding = " ".join([KOMBO_JSON] * LIMITS.max_tokens)
+    two = f"query A {{ users(sources: [{padding}]) {{ totalCount }} }} query B {{ __typename }}"
+    await refused(limited, everywhere, two, "TOO_MANY_TOKENS")
+    status, body, _ = await limited.send("query A { __typename } query B { __typename }")
+    assert status == 400
+    assert codes(body) == ["OPERATION_NAME_REQUIRED"]
 
 
 async def test_fields_after_fragments(limited: GraphQLServer, everywhere: Emulator) -> None:
