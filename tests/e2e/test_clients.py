@@ -190,3 +190,29 @@ async def test_clients_new_round_trips_into_a_config(
         assert data["sources"] == [{"name": KOMBO}]
         status, _, _ = await running.with_key(key + "x").send("{ sources { name } }")
         assert status == 401
+
+
+async def test_browsers_get_cors_headers_with_keys(everywhere: Emulator) -> None:
+    """A preflight carries no key, and a browser reads a 401 only with CORS headers."""
+    app = "https://app.example.com"
+    server = ServerSettings(cors_allow_origins=[app])
+    sources = demo_sources(everywhere, max_attempts=1)
+    async with run_server(sources, server=server, clients=CLIENTS) as running:
+        preflight = {
+            "origin": app,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type, x-lms-graph-cost",
+        }
+        url = running.url + "/graphql"
+        async with running.session.options(url, headers=preflight) as response:
+            assert response.status == 200
+            assert "authorization" in response.headers["access-control-allow-headers"].lower()
+        status, body, headers = await running.send(USERS, headers={"origin": app})
+        assert status == 401
+        assert headers["access-control-allow-origin"] == app
+        assert codes(body) == ["UNAUTHENTICATED"]
+        status, _, headers = await running.with_key(ADMIN_KEY).send(
+            "{ sources { name } }", headers={"origin": app}
+        )
+        assert status == 200
+        assert headers["access-control-allow-origin"] == app
