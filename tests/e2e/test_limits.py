@@ -75,6 +75,12 @@ async def test_depth(limited: GraphQLServer, everywhere: Emulator) -> None:
     assert "depth of 6" in body["errors"][0]["message"]
 
 
+async def test_nesting_beyond_the_parser_counts_as_depth(everywhere: Emulator) -> None:
+    deep = "{ " + "a { " * 1500 + "b" + " }" * 1500 + " }"
+    async with run_server(demo_sources(everywhere, max_attempts=1)) as server:
+        await refused(server, everywhere, deep, "QUERY_TOO_DEEP")
+
+
 async def test_aliases(limited: GraphQLServer, everywhere: Emulator) -> None:
     await runs(limited, everywhere, one_user("a: id b: id"))
     await refused(limited, everywhere, one_user("a: id b: id c: id"), "TOO_MANY_ALIASES")
