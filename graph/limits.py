@@ -1,11 +1,13 @@
 """Request limits as Strawberry schema extensions, each refusing with its own code.
 
 Strawberry's own limiters do the counting (``MaxTokensLimiter``, ``MaxAliasesLimiter``,
-``QueryDepthLimiter``, ``DisableIntrospection``); their errors carry no code, so their
-validation rules run behind :func:`coded`, which stamps one. The root-field count is a
-small validation rule of ours, and the cost limit (vendor calls, priced by the
-connectors) runs when execution starts, where the request's sources and variables are
-known, and answers in place of the execution, so a refused query makes no vendor call.
+``QueryDepthLimiter``, and graphql-core's ``NoSchemaIntrospectionCustomRule`` that
+``DisableIntrospection`` adds); their errors carry no code, so their validation rules run
+behind :func:`coded`, which stamps one. Ours: the root-field count (a validation rule),
+the size of the document with its fragments spread (before validation, which would
+expand them exponentially), and the cost limit (vendor calls, priced by the connectors),
+which runs when execution starts, where the request's sources and variables are known,
+and answers in place of the execution, so a refused query makes no vendor call.
 """
 
 from __future__ import annotations
