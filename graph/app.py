@@ -252,7 +252,8 @@ def create_app(
     # the body is read before disconnects are watched.
     middleware = [request_id_middleware(), *cors_middleware(config.server)]
     if config.clients:
-        backend = ClientKeyBackend(config.clients, open_paths=OPEN_PATHS)
+        # GraphiQL's page loads its own assets: static files, no data.
+        backend = ClientKeyBackend(config.clients, OPEN_PATHS, open_prefixes=[ASSETS_ROUTE])
         middleware.append(
             Middleware(AuthenticationMiddleware, backend=backend, on_error=unauthenticated)
         )

@@ -79,11 +79,18 @@ def _is_ide_page(conn: HTTPConnection) -> bool:
 
 
 class ClientKeyBackend(AuthenticationBackend):
-    """Finds the client of a request's bearer key; ``open_paths`` need none."""
+    """Finds the client of a request's bearer key; ``open_paths``, and paths below
+    ``open_prefixes`` (static assets), need none."""
 
-    def __init__(self, clients: Sequence[ClientSettings], open_paths: Collection[str]) -> None:
+    def __init__(
+        self,
+        clients: Sequence[ClientSettings],
+        open_paths: Collection[str],
+        open_prefixes: Sequence[str] = (),
+    ) -> None:
         self._clients = list(clients)
         self._open = frozenset(open_paths)
+        self._open_prefixes = tuple(prefix.rstrip("/") + "/" for prefix in open_prefixes)
 
     def match(self, key: str) -> ClientSettings | None:
         digest = key_sha256(key)
@@ -94,7 +101,8 @@ class ClientKeyBackend(AuthenticationBackend):
         return found
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, ClientUser] | None:
-        if conn.url.path in self._open or _is_ide_page(conn):
+        path = conn.url.path
+        if path in self._open or path.startswith(self._open_prefixes) or _is_ide_page(conn):
             return None
         scheme, _, key = conn.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():

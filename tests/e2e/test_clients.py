@@ -7,6 +7,7 @@ import base64
 import logging
 import tomllib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,8 @@ from pydantic import SecretStr
 from connectors.sandbox import Emulator
 from graph.cli import main
 from graph.clients import key_sha256
-from graph.config import ClientSettings, ServerSettings
+from graph.config import ClientSettings, GraphiQLSettings, ServerSettings
+from graph.graphiql import pinned_assets
 from tests.harness import DEMO_SOURCES, GraphQLServer, demo_sources, run_server
 
 KOMBO, ABSORB = DEMO_SOURCES["kombo"], DEMO_SOURCES["absorb"]
@@ -216,3 +218,19 @@ async def test_browsers_get_cors_headers_with_keys(everywhere: Emulator) -> None
         )
         assert status == 200
         assert headers["access-control-allow-origin"] == app
+
+
+async def test_graphiql_assets_load_without_a_key(everywhere: Emulator, tmp_path: Path) -> None:
+    """Installed GraphiQL assets are static files the page loads: open, like the page."""
+    for asset in pinned_assets():
+        (tmp_path / asset.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / asset.path).write_text("/* asset */")
+    sources = demo_sources(everywhere, max_attempts=1)
+    graphiql = GraphiQLSettings(assets_dir=tmp_path)
+    async with run_server(sources, clients=CLIENTS, graphiql=graphiql) as running:
+        path = pinned_assets()[0].path
+        async with running.session.get(f"{running.url}/graphiql/{path}") as response:
+            assert response.status == 200
+            assert await response.text() == "/* asset */"
+        async with running.session.get(f"{running.url}/graphiqlx") as response:
+            assert response.status == 401  # a prefix of the path, not of the folder
