@@ -36,6 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph.documents import DocumentCode, DocumentRefused, DocumentRegistry
+from graph.limits import more_tokens_than
 from resolvers.context import Context
 
 __all__ = [
@@ -122,8 +123,9 @@ def negotiate(accept: str | None) -> str:
 
 
 def _operation_count(query: str, max_tokens: int | None) -> int:
+    if max_tokens is not None and more_tokens_than(query, max_tokens):
+        return 0  # refused by the token limit, without lexing it here
     try:
-        # Under the token limit: a document too long to count is refused by it later.
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return 0  # execution reports the syntax error as usual

@@ -12,7 +12,9 @@ and answers in place of the execution, so a refused query makes no vendor call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 from graphql import (
@@ -57,7 +59,9 @@ __all__ = [
     "coded",
     "expanded_fields",
     "limit_extensions",
+    "more_tokens_than",
     "root_fields_rule",
+    "tokens_error",
 ]
 
 TOKENS_CODE = "TOO_MANY_TOKENS"
@@ -148,6 +152,37 @@ def root_fields_rule(maximum: int) -> type[ASTValidationRule]:
     return RootFieldsLimit
 
 
+#: GraphQL's lexical tokens, comments included (``max_tokens`` counts them too).
+_TOKEN = re.compile(
+    r"""
+      \#[^\n\r]*                              # comment
+    | \"\"\"(?:\\\"\"\"|[^"]|"(?!""))*\"\"\"          # block string
+    | "(?:\\.|[^"\\\n\r])*"                     # string
+    | \.\.\.|[!$&():=@\[\]{|}]                    # punctuator
+    | -?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?    # number
+    | [_A-Za-z][_0-9A-Za-z]*                    # name
+    """,
+    re.VERBOSE,
+)
+
+
+def more_tokens_than(query: str, limit: int) -> bool:
+    """True when ``query`` has more than ``limit`` tokens, counted by a regular
+    expression at C speed (graphql-core's lexer, pure Python, costs ~20 times more per
+    token). On any document the lexer reads, the count is the lexer's (comments included,
+    as ``max_tokens`` counts them); one it cannot read (an unterminated string) is refused
+    either way, for its tokens here or for its syntax by the parser."""
+    beyond = islice(_TOKEN.finditer(query), limit, None)  # skips the first `limit`
+    return next(beyond, None) is not None
+
+
+def tokens_error(limit: int) -> GraphQLError:
+    return GraphQLError(
+        f"the document has more than {limit} tokens; send a smaller query",
+        extensions={"code": TOKENS_CODE},
+    )
+
+
 class TokenLimit(MaxTokensLimiter):
     """Strawberry's token limit; the parser's refusals (too many tokens, nested too
     deeply for the parser) get their own codes."""
@@ -158,11 +193,8 @@ class TokenLimit(MaxTokensLimiter):
             if not isinstance(error, GraphQLSyntaxError):
                 continue
             if "tokens. Parsing aborted" in error.message:
-                error.message = (
-                    f"the document has more than {self.max_token_count} tokens; "
-                    "send a smaller query"
-                )
-                error.extensions = {"code": TOKENS_CODE}
+                coded = tokens_error(self.max_token_count)
+                error.message, error.extensions = coded.message, coded.extensions
             elif "nested too deeply" in error.message:
                 error.extensions = {"code": DEPTH_CODE}
 
