@@ -78,9 +78,8 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         graphiql: GraphiQLPage,
         server: ServerSettings,
         cursor_key: bytes,
-        max_tokens: int,
     ) -> None:
-        super().__init__(schema, documents, max_tokens)
+        super().__init__(schema, documents, schema.max_tokens)
         self._state = state
         self._graphiql = graphiql
         self._server = server
@@ -237,12 +236,7 @@ def create_app(
         Route("/", home),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route(
-            "/graphql",
-            GraphQLEndpoint(
-                state, schema, documents, graphiql, config.server, key, config.limits.max_tokens
-            ),
-        ),
+        Route("/graphql", GraphQLEndpoint(state, schema, documents, graphiql, config.server, key)),
     ]
     if graphiql.installed:
         routes.append(Mount(ASSETS_ROUTE, StaticFiles(directory=graphiql.assets_dir)))
