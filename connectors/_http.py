@@ -47,6 +47,7 @@ from connectors.errors import (
     VendorTimeout,
     VendorUnavailable,
 )
+from connectors.records import BadRecords, SkipTally, report_bad_records
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -78,7 +79,7 @@ STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
     403: VendorAuthError,
     404: VendorNotFound,
     408: VendorUnavailable,
-    409: VendorUnavailable,
+    409: VendorRejectedRequest,  # a conflict is not resolved by sending the same again
     422: VendorRejectedRequest,
     429: VendorRateLimited,
 }
@@ -154,6 +155,8 @@ class HttpTransport:
         auth: Supplies credential headers.
         error_code_of: Reads the vendor's error code (or None) out of a parsed error body.
         vendor_errors: Vendor error codes that override the status-based classification.
+        status_errors: What a status means at this vendor, where it differs from (or adds
+            to) :data:`STATUS_ERRORS`.
         breaker: The source's circuit breaker; None for a transport whose calls run inside
             another transport's attempt (Absorb's login), which the outer attempt covers.
         max_response_bytes: Largest body read; a larger one is cut while streaming.
@@ -165,6 +168,7 @@ class HttpTransport:
     auth: Auth
     error_code_of: Callable[[Any], str | None] = lambda _body: None
     vendor_errors: Mapping[str, type[ConnectorError]] = field(default_factory=dict)
+    status_errors: Mapping[int, type[ConnectorError]] = field(default_factory=dict)
     timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker: CircuitBreaker | None = None
@@ -199,15 +203,25 @@ class HttpTransport:
         self, path: str, params: QueryParams | None, adapter: TypeAdapter[ModelT]
     ) -> ModelT:
         """GET and validate the body with ``adapter``; a body of another shape is a
-        :class:`VendorBadResponse` (the vendor answered 2xx with something we cannot read)."""
+        :class:`VendorBadResponse` (the vendor answered 2xx with something we cannot read).
+
+        Records in ``Records[...]`` lists are read one by one: the unusable ones are
+        dropped and reported once for this page as a :class:`BadRecords` notice."""
         body = await self.get_json(path, params)
+        tally = SkipTally()
         try:
-            return adapter.validate_python(body)
+            model = adapter.validate_python(body, context=tally)
         except ValidationError as exc:
             detail = f"unexpected response shape ({exc.error_count()} problems)"
             raise self.error(
                 VendorBadResponse, detail, method="GET", path=path, status=200
             ) from exc
+        if tally.skipped:
+            page = "&".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
+            notice = BadRecords(self.source, self.vendor, path, tally.skipped, page)
+            logger.warning("%s", notice.message)
+            report_bad_records(notice)
+        return model
 
     async def request_json(
         self, method: str, path: str, *, params: QueryParams | None = None, json_body: Any = None
@@ -351,7 +365,11 @@ class HttpTransport:
         self, status: int, body: Any, retry_after: float | None, where: Mapping[str, str]
     ) -> ConnectorError:
         vendor_code = self.error_code_of(body) if body is not None else None
-        cls = self.vendor_errors.get(vendor_code or "") or STATUS_ERRORS.get(status)
+        cls = (
+            self.vendor_errors.get(vendor_code or "")
+            or self.status_errors.get(status)
+            or STATUS_ERRORS.get(status)
+        )
         if cls is None:
             cls = VendorUnavailable if status >= 500 else VendorRejectedRequest
         detail = {

@@ -36,6 +36,7 @@ from connectors._http import count_vendor_calls
 from connectors.base import Connector
 from connectors.breaker import BreakerState
 from connectors.deadline import bind_deadline
+from connectors.records import collect_bad_records
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import build_connector
 from graph.body_limit import BodySizeLimit
@@ -103,6 +104,7 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         count_vendor_calls(context.vendor_calls)
         use_cursor_key(self._cursor_key)
         bind_deadline(self._server.request_timeout_seconds)
+        collect_bad_records(context.bad_records)
         return context
 
 

@@ -5,6 +5,9 @@
   resolving and appended here).
 - A source that failed but whose expired cache entries were served yields an error
   with code ``SOURCE_STALE_DATA``, the source and the data's age (``ageSeconds``).
+- A vendor page some of whose records could not be read (no usable ID, malformed) is
+  served without them, with one warning per page: code ``SOURCE_BAD_RECORD``, the
+  source, the endpoint and the number of records skipped.
 - Bad input (IDs, cursors, arguments) yields the resolver's message and an input code.
 - Anything unexpected is logged with its traceback by Strawberry and shown to the
   client as ``INTERNAL_SERVER_ERROR`` with a fixed message.
@@ -26,17 +29,20 @@ from graphql import GraphQLError, GraphQLSyntaxError, Source, SourceLocation
 from strawberry.extensions import SchemaExtension
 
 from connectors.errors import ConnectorError
+from connectors.records import BadRecords
 from resolvers.cache import StaleNotice
 from resolvers.context import Context
 from resolvers.errors import UserInputError
 
 __all__ = [
+    "BAD_RECORD_CODE",
     "DEFAULT_MAX_ERRORS",
     "STALE_DATA_CODE",
     "TOO_MANY_ERRORS_CODE",
     "ErrorShaping",
     "IndexedParsing",
     "IndexedSource",
+    "bad_record_errors",
     "source_error_extensions",
     "stale_data_errors",
 ]
@@ -51,6 +57,8 @@ TOO_MANY_ERRORS_CODE = "TOO_MANY_ERRORS"
 _NEWLINE = re.compile(r"\r\n|[\n\r]")
 #: A source failed and expired cache entries were served for it (stale-if-error).
 STALE_DATA_CODE = "SOURCE_STALE_DATA"
+#: A warning: records of a vendor page could not be read and were skipped; the rest stand.
+BAD_RECORD_CODE = "SOURCE_BAD_RECORD"
 
 
 def source_error_extensions(error: ConnectorError) -> dict[str, Any]:
@@ -90,6 +98,24 @@ def stale_data_errors(notices: Sequence[StaleNotice]) -> list[GraphQLError]:
             },
         )
         for notice in oldest.values()
+    ]
+
+
+def bad_record_errors(notices: Sequence[BadRecords]) -> list[GraphQLError]:
+    """One warning per vendor page that had records skipped (a page read twice counts once)."""
+    pages = {(n.source, n.endpoint, n.page): n for n in notices}
+    return [
+        GraphQLError(
+            notice.message,
+            extensions={
+                "code": BAD_RECORD_CODE,
+                "source": notice.source,
+                "vendor": notice.vendor,
+                "endpoint": notice.endpoint,
+                "count": notice.count,
+            },
+        )
+        for notice in pages.values()
     ]
 
 
@@ -152,6 +178,7 @@ class ErrorShaping(SchemaExtension):
                     )
                 )
             errors.extend(stale_data_errors(context.stale))
+            errors.extend(bad_record_errors(context.bad_records))
         if not errors:
             return
         kept = errors[: self.max_errors]

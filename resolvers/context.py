@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from connectors.records import BadRecords
 from resolvers.cache.notices import StaleNotice
 from resolvers.loaders import Loaders
 from resolvers.paging import SourceFailure
@@ -36,6 +37,8 @@ class Context:
         failures: Partial failures to report next to the data, as GraphQL errors.
         stale: Sources whose cached data was served past its freshness because the
             source failed (the server binds it with ``collect_stale_notices``).
+        bad_records: Vendor pages whose unusable records were skipped (the server binds
+            it with ``collect_bad_records``); reported as warnings.
     """
 
     sources: SourceRegistry
@@ -45,6 +48,7 @@ class Context:
     loaders: Loaders = field(init=False)
     failures: list[ReportedFailure] = field(default_factory=list)
     stale: list[StaleNotice] = field(default_factory=list)
+    bad_records: list[BadRecords] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sources)

@@ -50,7 +50,8 @@ KOMBO_ERRORS: Mapping[str, type[ConnectorError]] = {
     "INTEGRATION.INACTIVE": VendorUnavailable,
     "INTEGRATION.SETUP_INCOMPLETE": VendorUnavailable,
     "INTEGRATION.SETUP_SYNC_PENDING": VendorUnavailable,
-    "INTEGRATION.MODEL_NOT_AVAILABLE": VendorUnavailable,
+    # The integration's tool does not offer this model: permanent, retrying cannot help.
+    "INTEGRATION.MODEL_NOT_AVAILABLE": VendorRejectedRequest,
 }
 
 #: Every list pages by `page_size`; every look-up sends 100 IDs per call and follows

@@ -44,7 +44,10 @@ from connectors.stackone.auth import StackOneAuth
 from connectors.stackone.mapping import map_course, map_skill, map_user
 from connectors.stackone.progressions import ProgressionReader
 
-__all__ = ["STACKONE_ERRORS", "StackOneConnector", "stackone_error_code", "stackone_timestamp"]
+__all__ = [
+    "STACKONE_ERRORS",
+    "STACKONE_STATUS_ERRORS",
+    "StackOneConnector", "stackone_error_code", "stackone_timestamp"]
 
 # Vendor facts this client relies on; shared/vendors/stackone.md has the sources.
 LMS = "/unified/lms"  # below the base URL, e.g. https://api.stackone.com
@@ -60,18 +63,20 @@ MAX_IDS_PER_BATCH = 100
 USER_AGENT = "lms-graph/0.1 (StackOne connector)"
 # UNVERIFIED: `filter[updated_after]` is an ISO date-time; we send UTC with milliseconds.
 # UNVERIFIED: whether `filter[email]` matches case-insensitively; we re-check lower-cased.
-# UNVERIFIED: StackOne's error bodies carry no code for these conditions, so the codes
-# are ours, derived from the status and (for 404) a message naming the account:
-ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"  # 404 whose message names the (linked) account
-ACCOUNT_DISABLED = "ACCOUNT_DISABLED"  # 412: the linked account is disabled
-NOT_SUPPORTED = "NOT_SUPPORTED"  # 501: the provider behind the account lacks the call
+# The spec's error bodies (statusCode, message, timestamp) carry no code, so conditions
+# are told apart by the HTTP status, as the spec documents them per status:
+#: 412 "linked account belongs to a disabled integration"; 501 "not implemented" by the
+#: provider behind the account: neither is helped by retrying.
+STACKONE_STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
+    412: VendorAuthError,
+    501: VendorRejectedRequest,
+}
+# UNVERIFIED: a 404 for an unknown `x-account-id` differs from one for an unknown record
+# only in its message; ours, derived from a 404 message naming the account:
+ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
 
 #: Classification beyond the HTTP status (see ``stackone_error_code``).
-STACKONE_ERRORS: Mapping[str, type[ConnectorError]] = {
-    ACCOUNT_NOT_FOUND: VendorAuthError,
-    ACCOUNT_DISABLED: VendorAuthError,
-    NOT_SUPPORTED: VendorRejectedRequest,  # retrying cannot help
-}
+STACKONE_ERRORS: Mapping[str, type[ConnectorError]] = {ACCOUNT_NOT_FOUND: VendorAuthError}
 _ACCOUNT = re.compile(r"\baccount\b", re.IGNORECASE)
 
 #: No batch calls: one call per ID, and a user's progressions are two walks (assignments
@@ -102,11 +107,12 @@ PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
 
 def stackone_error_code(body: Any) -> str | None:
-    """Our code for a condition StackOne signals by status, else its own ``errorCode``.
+    """ACCOUNT_NOT_FOUND for a 404 naming the account, else StackOne's own ``errorCode``.
 
     A 404 for an unknown record and a 404 for an unknown ``x-account-id`` differ only
     in the message, so a 404 whose message mentions the account is ACCOUNT_NOT_FOUND;
-    that and 412 win over any ``errorCode``, which names no account condition.
+    it wins over any ``errorCode``, which names no account condition. Every other
+    condition is classified by its HTTP status (``STACKONE_STATUS_ERRORS``).
     """
     try:
         error = payloads.ERROR_BODY.validate_python(body)
@@ -115,8 +121,7 @@ def stackone_error_code(body: Any) -> str | None:
     message = " ".join(error.message) if isinstance(error.message, list) else error.message
     if error.status_code == 404 and _ACCOUNT.search(message or ""):
         return ACCOUNT_NOT_FOUND
-    derived = {412: ACCOUNT_DISABLED, 501: NOT_SUPPORTED}.get(error.status_code)
-    return derived or error.error_code
+    return error.error_code
 
 
 def stackone_timestamp(moment: datetime) -> str:
@@ -164,6 +169,7 @@ class StackOneConnector:
             auth=StackOneAuth(api_key=api_key, account_id=account_id, user_agent=USER_AGENT),
             error_code_of=stackone_error_code,
             vendor_errors=STACKONE_ERRORS,
+            status_errors=STACKONE_STATUS_ERRORS,
             retry=retry or RetryPolicy(),
             timeout=timeout or DEFAULT_TIMEOUT,
             breaker=self.breaker,
@@ -274,8 +280,10 @@ class StackOneConnector:
     ) -> Page[RecordT]:
         params = self._page_params(query, token, size)
         page = await self._api.page(f"/{collection}", params, adapter)
-        # StackOne reports no total, so total_count stays None.
-        return Page(items=[mapper(item) for item in page.data], next_token=page.next or None)
+        # Only the courses list declares `total`; elsewhere it stays None (uncounted).
+        total = int(page.total) if page.total is not None and page.total >= 0 else None
+        items = [mapper(item) for item in page.data]
+        return Page(items=items, next_token=page.next or None, total_count=total)
 
     async def _by_ids(
         self,

@@ -1,8 +1,11 @@
 """StackOne's LMS JSON as pydantic models, spelled as StackOne spells it.
 
 Only the fields we read are declared; anything else StackOne adds is ignored, so a new
-vendor field never breaks parsing. Shapes follow StackOne's LMS OpenAPI (see
-``shared/vendors/stackone.md``) and the seed's completion example (seed 003).
+vendor field never breaks parsing. Shapes follow StackOne's LMS OpenAPI document, which
+tests/conformance checks them against: every field there is optional and nullable, ``id``
+included. A record is kept when it has an ``id``; lists are read record by record
+(:data:`~connectors.records.Records`), so one without an ID is skipped and reported
+instead of failing its page.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+
+from connectors.records import OneRecord, Records
 
 __all__ = [
     "ASSIGNMENTS_PAGE",
@@ -55,6 +60,16 @@ def _flag(value: Any) -> Any:
 Flag = Annotated[bool | None, BeforeValidator(_flag)]
 
 
+def _text(value: Any) -> Any:
+    """A number where the spec says string (its own ``raw_value`` example is ``87``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Text = Annotated[str | None, BeforeValidator(_text)]
+
+
 class StackOneModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -82,7 +97,7 @@ class StackOneCourse(StackOneModel):
     description: str | None = None
     url: str | None = None
     active: Flag = None
-    skills: list[StackOneSkill] | None = None
+    skills: Records[StackOneSkill] | None = None
     provider: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -137,7 +152,7 @@ class StackOneAssignment(StackOneLearningRecord):
 
 class StackOneScore(StackOneModel):
     percentage: float | None = None
-    raw_value: str | None = None
+    raw_value: Text = None
 
 
 class StackOneCompletion(StackOneLearningRecord):
@@ -146,14 +161,20 @@ class StackOneCompletion(StackOneLearningRecord):
 
 
 class StackOneList(StackOneModel, Generic[ItemT]):
-    """A list page: ``next`` is the cursor to send back as ``next=``; null on the last page."""
+    """A list page: ``next`` is the cursor to send back as ``next=``; null on the last page.
+
+    ``total`` is the size of the whole list where StackOne says (courses only).
+    """
 
     next: str | None = None
-    data: list[ItemT]
+    total: float | None = None
+    data: Records[ItemT]
 
 
 class StackOneItem(StackOneModel, Generic[ItemT]):
-    data: ItemT
+    """One record; None (reported as a bad record) when it has no ID."""
+
+    data: OneRecord[ItemT]
 
 
 class StackOneErrorBody(StackOneModel):

@@ -487,6 +487,20 @@ ERROR_CASES = {
         status=409,
         vendor_code="INTEGRATION.SETUP_SYNC_PENDING",
     ),
+    "model not available is permanent: not retried": ErrorCase(
+        [{"status": 400, "payload": error_body("INTEGRATION.MODEL_NOT_AVAILABLE")}],
+        VendorRejectedRequest,
+        calls=1,
+        status=400,
+        vendor_code="INTEGRATION.MODEL_NOT_AVAILABLE",
+    ),
+    "409 without a known code is not retried": ErrorCase(
+        [{"status": 409, "payload": error_body("PLATFORM.SOMETHING_NEW")}],
+        VendorRejectedRequest,
+        calls=1,
+        status=409,
+        vendor_code="PLATFORM.SOMETHING_NEW",
+    ),
     "code wins over status": ErrorCase(
         [{"status": 403, "payload": error_body("PLATFORM.INPUT_INVALID")}],
         VendorRejectedRequest,

@@ -26,6 +26,7 @@ from connectors.errors import (
     VendorUnavailable,
 )
 from connectors.model import ProgressionStatus
+from connectors.records import BadRecords, collect_bad_records
 from connectors.stackone import StackOneConnector
 from tests.connectors.fixtures import load_fixture
 from tests.connectors.stackone.conftest import MAX_CONCURRENCY
@@ -332,6 +333,66 @@ async def test_per_user_lists_follow_next_past_short_pages(
     assert [p.status for p in grouped[JOHN]] == [ProgressionStatus.IN_PROGRESS]
 
 
+async def test_records_without_id_are_skipped_counted_and_the_page_stands(
+    stackone: StackOneConnector, mock_http: StrictAioresponses
+) -> None:
+    listed = page("users", JOHN, ANA)
+    listed["data"][1:1] = [{"id": None, "name": "Null Id"}, {"name": "No Id"}, "not a record"]
+    mock_http.get(url("/users", {"page_size": "10"}), payload=listed)
+    notices: list[BadRecords] = []
+    collect_bad_records(notices)
+    result = await stackone.list_users(ListQuery(), None, 10)
+    assert [user.id for user in result.items] == [JOHN, ANA]
+    assert [(n.source, n.endpoint, n.count) for n in notices] == [
+        (STACKONE_SOURCE, "/unified/lms/users", 3)
+    ]
+
+
+async def test_nested_skill_without_id_is_skipped_and_its_course_kept(
+    stackone: StackOneConnector, mock_http: StrictAioresponses
+) -> None:
+    listed = page("courses", SOFTWARE)
+    listed["data"][0]["skills"] = [{"id": None, "name": "?"}, {"id": "sk1", "name": "Sales"}]
+    listed["total"] = 12.0
+    mock_http.get(url("/courses", {"page_size": "10"}), payload=listed)
+    notices: list[BadRecords] = []
+    collect_bad_records(notices)
+    result = await stackone.list_courses(ListQuery(), None, 10)
+    (course,) = result.items
+    assert [skill.id for skill in course.skills] == ["sk1"]
+    assert result.total_count == 12  # the courses list's `total`
+    assert [n.count for n in notices] == [1]
+
+
+async def test_a_look_up_answering_a_record_without_id_reads_as_absent(
+    stackone: StackOneConnector, mock_http: StrictAioresponses
+) -> None:
+    mock_http.get(url(f"/users/{JOHN}"), payload={"data": {"id": None, "name": "John"}})
+    mock_http.get(url(f"/users/{ANA}"), payload=item("users", ANA))
+    notices: list[BadRecords] = []
+    collect_bad_records(notices)
+    assert list(await stackone.fetch_users([JOHN, ANA])) == [ANA]
+    assert [(n.endpoint, n.count) for n in notices] == [(f"/unified/lms/users/{JOHN}", 1)]
+
+
+async def test_numeric_raw_score_as_in_the_specs_example_is_read(
+    stackone: StackOneConnector, mock_http: StrictAioresponses
+) -> None:
+    done = {
+        "id": "c1",
+        "user_id": JOHN,
+        "learning_object_id": SOFTWARE,
+        "learning_object_type": {"value": "course"},
+        "score": {"percentage": 87.5, "raw_value": 87},
+    }
+    mock_http.get(url(f"/users/{JOHN}/assignments", FULL), payload={"next": None, "data": []})
+    mock_http.get(url(f"/users/{JOHN}/completions", FULL), payload={"next": None, "data": [done]})
+    (progression,) = (await stackone.fetch_progressions_of_users([JOHN]))[JOHN]
+    assert progression.score == 87.5
+    assert progression.remote_data is not None
+    assert progression.remote_data["completion"]["score"]["raw_value"] == "87"
+
+
 async def test_repeated_next_cursor_is_a_bad_response(
     stackone: StackOneConnector, mock_http: StrictAioresponses
 ) -> None:
@@ -431,11 +492,19 @@ ERROR_CASES = {
         "ACCOUNT_NOT_FOUND",
     ),
     "412 linked account disabled": ErrorCase(
-        [{"status": 412, "payload": error("account-disabled")}],
+        [{"status": 412, "payload": error("account-disabled")}], VendorAuthError, 1, 412
+    ),
+    "412 by its HTTP status, whatever the body says": ErrorCase(
+        [{"status": 412, "payload": {"statusCode": 500, "message": "x", "timestamp": "t"}}],
         VendorAuthError,
         1,
         412,
-        "ACCOUNT_DISABLED",
+    ),
+    "409 conflict is not retried": ErrorCase(
+        [{"status": 409, "payload": {"statusCode": 409, "message": "Conflict"}}],
+        VendorRejectedRequest,
+        1,
+        409,
     ),
     "404 unknown account wins over an errorCode": ErrorCase(
         [{"status": 404, "payload": {**error("account-not-found"), "errorCode": "NotFound"}}],
@@ -467,7 +536,12 @@ ERROR_CASES = {
         VendorRejectedRequest,
         1,
         501,
-        "NOT_SUPPORTED",
+    ),
+    "501 by its HTTP status, even with a body naming 503": ErrorCase(
+        [{"status": 501, "payload": {"statusCode": 503, "message": "Unavailable"}}],
+        VendorRejectedRequest,
+        1,
+        501,
     ),
     "429 with Retry-After above the policy's maximum": ErrorCase(
         [{"status": 429, "payload": error("rate-limit"), "headers": {"Retry-After": "60"}}],
@@ -502,9 +576,6 @@ ERROR_CASES = {
         [{"status": 200, "body": "<html>", "content_type": "text/html"}], VendorBadResponse, 1, 200
     ),
     "200 without data": ErrorCase([{"payload": {"next": None}}], VendorBadResponse, 1, 200),
-    "200 record without id": ErrorCase(
-        [{"payload": {"next": None, "data": [{"name": "x"}]}}], VendorBadResponse, 1, 200
-    ),
     "200 with an error body": ErrorCase(
         [{"payload": error("unauthorized")}], VendorBadResponse, 1, 200
     ),
