@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from connectors.records import Records
+
 __all__ = [
     "COURSES_PAGE",
     "ENROLLMENT",
@@ -113,19 +115,19 @@ class AbsorbPage(AbsorbModel, Generic[ItemT]):
     returned_items: int | None = None
     limit: int | None = None
     offset: int | None = None
-    items: list[ItemT]
+    items: Records[ItemT]
 
 
 class AbsorbUsersPage(AbsorbPage[AbsorbUser]):
-    items: list[AbsorbUser] = Field(alias="users")
+    items: Records[AbsorbUser] = Field(alias="users")
 
 
 class AbsorbCoursesPage(AbsorbPage[AbsorbCourse]):
-    items: list[AbsorbCourse] = Field(alias="courses")
+    items: Records[AbsorbCourse] = Field(alias="courses")
 
 
 class AbsorbEnrollmentsPage(AbsorbPage[AbsorbEnrollment]):
-    items: list[AbsorbEnrollment] = Field(alias="enrollments")
+    items: Records[AbsorbEnrollment] = Field(alias="enrollments")
 
 
 class AbsorbErrorBody(AbsorbModel):
@@ -141,6 +143,6 @@ class AbsorbErrorBody(AbsorbModel):
 USERS_PAGE: TypeAdapter[AbsorbPage[AbsorbUser]] = TypeAdapter(AbsorbUsersPage)
 COURSES_PAGE: TypeAdapter[AbsorbPage[AbsorbCourse]] = TypeAdapter(AbsorbCoursesPage)
 ENROLLMENTS_PAGE: TypeAdapter[AbsorbPage[AbsorbEnrollment]] = TypeAdapter(AbsorbEnrollmentsPage)
-ENROLLMENTS = TypeAdapter(list[AbsorbEnrollment])  # the bulk call's plain array
+ENROLLMENTS = TypeAdapter(Records[AbsorbEnrollment])  # the bulk call's plain array
 ENROLLMENT = TypeAdapter(AbsorbEnrollment)
 TOKEN = TypeAdapter(Annotated[str, Field(min_length=1)])  # POST /authenticate answers a string

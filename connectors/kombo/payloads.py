@@ -12,6 +12,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from connectors.records import Records
+
 __all__ = [
     "COURSES_PAGE",
     "PROGRESSIONS_PAGE",
@@ -65,14 +67,14 @@ class KomboRevision(KomboRecord):
     description: str | None = None
     remote_url: str | None = None
     status: str | None = None  # kept as sent: a new vendor value must not fail the page
-    skill_assignments: list[KomboSkillAssignment] = []
+    skill_assignments: Records[KomboSkillAssignment] = []
 
 
 class KomboCourse(KomboRecord):
     provider_id: str | None = None
     origin_id: str | None = None
     provider: KomboProvider | None = None
-    revisions: list[KomboRevision] = []
+    revisions: Records[KomboRevision] = []
 
 
 class KomboUser(KomboRecord):
@@ -109,7 +111,7 @@ class KomboProgression(KomboRecord):
 
 class KomboPageData(KomboModel, Generic[ItemT]):
     next: str | None
-    results: list[ItemT]
+    results: Records[ItemT]
 
 
 class KomboPage(KomboModel, Generic[ItemT]):

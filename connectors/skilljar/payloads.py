@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.records import Records
+
 __all__ = [
     "COURSE",
     "COURSES_PAGE",
@@ -72,7 +74,7 @@ class SkilljarPage(Payload, Generic[T]):
 
     count: int | None = None
     next: str | None = None
-    results: list[T]
+    results: Records[T]
 
     @model_validator(mode="before")
     @classmethod

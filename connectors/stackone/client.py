@@ -47,7 +47,10 @@ from connectors.stackone.progressions import ProgressionReader
 __all__ = [
     "STACKONE_ERRORS",
     "STACKONE_STATUS_ERRORS",
-    "StackOneConnector", "stackone_error_code", "stackone_timestamp"]
+    "StackOneConnector",
+    "stackone_error_code",
+    "stackone_timestamp",
+]
 
 # Vendor facts this client relies on; shared/vendors/stackone.md has the sources.
 LMS = "/unified/lms"  # below the base URL, e.g. https://api.stackone.com

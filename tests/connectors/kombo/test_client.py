@@ -22,6 +22,7 @@ from connectors.errors import (
     VendorUnavailable,
 )
 from connectors.kombo.client import KomboConnector
+from connectors.records import BadRecords, collect_bad_records
 from tests.connectors.fixtures import (
     load_fixture,
     select,
@@ -515,8 +516,8 @@ ERROR_CASES = {
         calls=1,
         status=200,
     ),
-    "200 with JSON of the wrong shape": ErrorCase(
-        [{"payload": without_field(load_fixture("kombo", "users"), "data.results.*.id")}],
+    "200 with an envelope of the wrong shape": ErrorCase(
+        [{"payload": without_field(load_fixture("kombo", "users"), "data.results")}],
         VendorBadResponse,
         calls=1,
         status=200,
@@ -647,3 +648,17 @@ async def test_users_by_email_match_case_insensitively_and_skip_deleted(
     assert [u.id for u in found["sarah.connor@example.com"]] == [SARAH]
     assert found["nobody@x.io"] == []
     assert "include_deleted" not in mock_http.calls[0].params
+
+
+async def test_records_without_id_are_skipped_and_reported_once_for_their_page(
+    kombo: KomboConnector, mock_http: StrictAioresponses
+) -> None:
+    recorded = load_fixture("kombo", "users")
+    kept = [user["id"] for user in recorded["data"]["results"][1:]]
+    del recorded["data"]["results"][0]["id"]
+    mock_http.get(url("/lms/users", page_size="10"), payload=recorded)
+    notices: list[BadRecords] = []
+    collect_bad_records(notices)
+    result = await kombo.list_users(ListQuery(), None, 10)
+    assert [user.id for user in result.items] == kept
+    assert [(n.endpoint, n.count) for n in notices] == [("/lms/users", 1)]

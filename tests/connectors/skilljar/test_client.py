@@ -427,8 +427,8 @@ ERROR_CASES = {
         VendorBadResponse,
         200,
     ),
-    "200 wrong shape": ErrorCase(
-        [{"status": 200, "payload": {"results": [{"user": {"email": "x@y.z"}}]}}],
+    "200 with an envelope of the wrong shape": ErrorCase(
+        [{"status": 200, "payload": {"results": {"user": {"email": "x@y.z"}}}}],
         VendorBadResponse,
         200,
     ),
