@@ -59,6 +59,7 @@ __all__ = [
     "RecordedRequest",
     "demo_emulator",
     "demo_tenants",
+    "emulator_error_body",
 ]
 
 DEMO_KOMBO_API_KEY = "demo-kombo-key"
@@ -99,6 +100,11 @@ _ERROR_BODIES: Mapping[str, Callable[[int, str], dict[str, Any]]] = {
 }
 
 
+def emulator_error_body(vendor: str, status: int, message: str) -> dict[str, Any]:
+    """The body the emulator sends with an injected fault of ``status``."""
+    return _ERROR_BODIES[vendor](status, message)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
     """One request the emulator received.
@@ -112,6 +118,7 @@ class RecordedRequest:
         status: HTTP status of the response sent; 499 when the client went away first.
         received_at: Seconds since the emulator started when the request arrived.
         seconds: How long it took to answer (or to be abandoned).
+        body: The response body, when the emulator keeps bodies (``keep_bodies``).
     """
 
     vendor: str
@@ -121,6 +128,7 @@ class RecordedRequest:
     status: int
     received_at: float = field(default=0.0, compare=False)
     seconds: float = field(default=0.0, compare=False)
+    body: bytes | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -148,6 +156,8 @@ class Emulator:
         skilljar_tenants: The Skilljar organisations served under ``/skilljar``.
         stackone_tenants: The StackOne linked accounts served under ``/stackone``.
         latency_seconds: Delay added before every response; may be changed at any time.
+        keep_bodies: Keep every response body in the request log (spec conformance
+            tests read them); off by default to keep the log small.
     """
 
     kombo_tenants: Sequence[KomboTenant] = ()
@@ -155,6 +165,7 @@ class Emulator:
     skilljar_tenants: Sequence[SkilljarTenant] = ()
     stackone_tenants: Sequence[StackOneTenant] = ()
     latency_seconds: float = 0.0
+    keep_bodies: bool = False
     _log: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
     _in_flight: dict[int, tuple[str, str, str]] = field(
         default_factory=dict, init=False, repr=False
@@ -357,7 +368,7 @@ class Emulator:
                 break
         # Faults are claimed on arrival, so concurrent requests take them in order.
         fault = self._faults.take(vendor, path) if vendor else None
-        status = 500
+        status, body = 500, None
         received = time.monotonic()
         key = id(request)
         self._in_flight[key] = (vendor, request.method, path)
@@ -371,13 +382,17 @@ class Emulator:
             raise
         else:
             status = response.status
+            if self.keep_bodies and isinstance(response, web.Response):
+                body = response.body if isinstance(response.body, bytes) else None
             return response
         finally:
             del self._in_flight[key]
             query = dict(request.query)
             at, seconds = self._faults.since_start(received), time.monotonic() - received
             self._log.append(
-                RecordedRequest(vendor, request.method, path, query, status, at, round(seconds, 6))
+                RecordedRequest(
+                    vendor, request.method, path, query, status, at, round(seconds, 6), body
+                )
             )
 
     async def _respond(

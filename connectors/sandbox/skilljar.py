@@ -16,8 +16,8 @@ progression that is deleted or on a deleted course, is not served at all.
   else changed_at if the status is INACTIVE, else null.
 - Courses, ``/v1/courses`` and ``/v1/courses/{id}``: the live courses in world order:
   ``{id, title, short_description (both the newest revision's), long_description_html:
-  null, labels: [], enforce_sequential_navigation: false, created_at, modified_at:
-  changed_at}``.
+  "" (the spec's type is a non-null string), labels: [], enforce_sequential_navigation:
+  false, created_at, modified_at: changed_at}``.
 - Published courses of the tenant's domain, ``/v1/domains/{domain}/published-courses``
   (and ``/{id}``): every revision of every live course, in course then revision order:
   ``{id: revision id, course: REF, slug: "<course remote_id>-v<n>", course_url: revision
@@ -25,11 +25,12 @@ progression that is deleted or on a deleted course, is not served at all.
   ``{id: course id, title: the newest revision's title, lesson_count: 10,
   required_lesson_count: 10}``.
 - Course progress, ``/v1/users/{id}/published-courses`` (and ``/{published_course_id}``):
-  one item per served progression of the user, in world order: ``{published_course_id:
+  a plain JSON array, as the spec types it (no pagination, no ``page_size``), of one item
+  per served progression of the user, in world order: ``{published_course_id:
   revision_id, domain_name: the tenant's domain, enrolled_at, enrollment_id: progression
   id, course: REF, course_progress: {course_progress_id: progression id,
   completed_lesson_count = completed_required_lesson_count = N, completed_at,
-  latest_activity: changed_at, score, max_score, success_status}, certificate: null,
+  latest_activity: changed_at, score, max_score, success_status},
   all_enrollments: [{course_progress_id, active, expires_at: null, enrollment_id}]}``.
   By world status: COMPLETED → N = 10, ``success_status`` FAILED if the score is not null
   and below 60 else PASSED, ``score`` = round(score) and ``max_score`` = 100 when the score
@@ -39,7 +40,7 @@ progression that is deleted or on a deleted course, is not served at all.
   The one enrolment is ``active`` false for DROPPED, true otherwise.
 - Enrolments, ``/v1/domains/{domain}/published-courses/{id}/enrollments``: the served
   progressions on that revision, in world order: ``{id: progression id, user: {id, email,
-  first_name, last_name}, enrolled_at, expires_at: null, active (as above), purchase:
+  first_name, last_name}, enrolled_at, active (as above), purchase:
   null}``.
 
 Requests: every route is GET. ``Authorization: Basic base64("<api_key>:")`` picks the
@@ -52,7 +53,7 @@ the whole (filtered) list and ``next``/``previous`` absolute URLs (null at eithe
 ``/v1/users`` pages by an opaque ``cursor`` (``previous`` always null) unless ``page`` is
 given; every other list by ``page`` (1-based; out of range → 404 ``{"detail": "Invalid
 page."}``). ``page_size`` as DRF reads it: not a positive integer → the default (1000 for
-users, enrolments and progress, 100 otherwise), above 1000 → 1000 (Skilljar's maximum is
+users and enrolments, 100 otherwise), above 1000 → 1000 (Skilljar's maximum is
 UNVERIFIED). Filters: ``email`` on ``/v1/users`` (compared case-insensitively: UNVERIFIED
 at Skilljar) and ``course__id`` on published courses. ``/v1/ping`` answers an empty 200.
 """
@@ -228,7 +229,7 @@ def _cursored(request: web.Request, rows: Sequence[Json], default: int) -> Json:
 
 # -- routes --------------------------------------------------------------------------------
 
-Reply = Callable[[web.Request, _Org], Json | None]
+Reply = Callable[[web.Request, _Org], Json | list[Json] | None]
 
 
 def _users(request: web.Request, org: _Org) -> Json:
@@ -286,10 +287,9 @@ def _enrollments(request: web.Request, org: _Org) -> Json:
     return _paged(request, rows, LARGE_PAGE)
 
 
-def _progress_of(request: web.Request, org: _Org) -> Json:
+def _progress_of(request: web.Request, org: _Org) -> list[Json]:
     user = org.user(request.match_info["user_id"])
-    rows = [org.progress_json(row) for row in org.progress.get(user.id, [])]
-    return _paged(request, rows, LARGE_PAGE)
+    return [org.progress_json(row) for row in org.progress.get(user.id, [])]
 
 
 def _one_progress(request: web.Request, org: _Org) -> Json:

@@ -62,7 +62,7 @@ def course(row: WorldCourse) -> Json:
         "id": row.id,
         "title": newest.title,
         "short_description": newest.description,
-        "long_description_html": None,
+        "long_description_html": "",
         "labels": [],
         "enforce_sequential_navigation": False,
         "created_at": skilljar_datetime(row.created_at),
@@ -135,7 +135,6 @@ def progress(world: World, domain: str, row: WorldProgression) -> Json:
         "enrollment_id": row.id,
         "course": course_ref(world.course(row.course_id)),
         "course_progress": _course_progress(row),
-        "certificate": None,
         "all_enrollments": [
             {
                 "course_progress_id": row.id,
@@ -153,7 +152,6 @@ def enrollment(world: World, row: WorldProgression) -> Json:
         "id": row.id,
         "user": _person(world.user(row.user_id)),
         "enrolled_at": skilljar_datetime(row.enrolled_at),
-        "expires_at": None,
         "active": row.status != "DROPPED",
         "purchase": None,
     }

@@ -260,13 +260,17 @@ async def test_progress_is_every_served_progression_encoded_by_status(base: str)
     assert len(rows) < len(WORLD.progressions)  # deleted ones and a deleted course's exist
     seen: list[str] = []
     for user in WORLD.users:
-        items = await walk(base + f"/v1/users/{user.id}/published-courses", page_size="3")
+        # A plain array, as the spec types it: `page_size` changes nothing.
+        status, items = await request(
+            base + f"/v1/users/{user.id}/published-courses", page_size="3"
+        )
+        assert status == 200
+        assert isinstance(items, list)
         mine = [p for p in rows if p.user_id == user.id]
         assert [i["enrollment_id"] for i in items] == [p.id for p in mine]
         for item, row in zip(items, mine, strict=True):
             course = item.pop("course")
             assert course["id"] == row.course_id
-            assert item.pop("certificate") is None
             assert item == expected_progress(row)
         seen.extend(i["enrollment_id"] for i in items)
     assert seen == [p.id for p in rows]

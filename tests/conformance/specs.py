@@ -1,0 +1,180 @@
+"""The vendors' OpenAPI documents as JSON Schema: validators and generators of responses.
+
+The documents live in a ``shared/specs`` checkout beside the repository (CI lays one
+there). Without it the conformance tests skip on a developer's machine and fail in CI
+(``CI`` set), so a missing checkout can never pass as green.
+
+OpenAPI 3.0's ``nullable: true`` (used by Skilljar's 3.0 document and, although it
+declares 3.1, by StackOne's) is not JSON Schema; :func:`as_json_schema` rewrites it as
+``anyOf: [{type: null}, …]`` and 3.0's boolean ``exclusiveMinimum``/``exclusiveMaximum``
+as 2020-12's numeric ones. Validation is ``jsonschema``'s Draft 2020-12 validator with
+the document registered in a ``referencing`` registry, so ``$ref`` into
+``#/components/…`` resolves as written.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+__all__ = [
+    "SPECS_DIR",
+    "Spec",
+    "as_json_schema",
+    "load_spec",
+]
+
+SPECS_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
+FILES = {
+    "kombo": "kombo.openapi.json",
+    "stackone": "stackone-lms.openapi.json",
+    "skilljar": "skilljar.openapi.json",
+}
+# Formats hypothesis-jsonschema can generate; others ("string", "int32" …) only annotate.
+_GENERATED_FORMATS = {"date-time", "date", "email", "uri"}
+
+
+def as_json_schema(node: Any) -> Any:
+    """``node`` with OpenAPI 3.0 keywords rewritten as JSON Schema 2020-12 (a copy)."""
+    if isinstance(node, list):
+        return [as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: as_json_schema(value) for key, value in node.items()}
+    for bound in ("Minimum", "Maximum"):
+        if out.get(f"exclusive{bound}") is True and bound.lower() in out:
+            out[f"exclusive{bound}"] = out.pop(bound.lower())
+        elif isinstance(out.get(f"exclusive{bound}"), bool):
+            del out[f"exclusive{bound}"]
+    if isinstance(out.get("format"), str) and out["format"] not in _GENERATED_FORMATS:
+        del out["format"]
+    if out.pop("nullable", False) is True:
+        out = {"anyOf": [{"type": "null"}, out]}
+    return out
+
+
+#: Responses whose schema contradicts the operation's own description, checked as
+#: described. Skilljar's ``GET /v1/users`` is typed as a bare array of ``UserOverview``,
+#: while its description says it "uses cursor-based pagination by default … Follow the
+#: `next` URL in each response": a DRF page, ``{next, previous, results: [UserOverview]}``
+#: (``count`` too, as on every other Skilljar list). The connector reads either shape.
+DESCRIBED_PAGES = {("skilljar", "/v1/users", "200")}
+
+
+def _described_page(items: dict[str, Any]) -> dict[str, Any]:
+    """A DRF page whose ``results`` is the declared array schema ``items``."""
+    link = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "required": ["results"],
+        "properties": {"count": {"type": "integer"}, "next": link, "previous": link},
+        "allOf": [{"properties": {"results": items}}],
+    }
+
+
+def _escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One vendor's OpenAPI document, rewritten as JSON Schema."""
+
+    vendor: str
+    document: dict[str, Any]
+
+    @property
+    def uri(self) -> str:
+        return f"urn:lms-graph:spec:{self.vendor}"
+
+    def _at(self, pointer: str) -> Any:
+        node: Any = self.document
+        for part in pointer.strip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def _response_pointer(self, path: str, status: str) -> str:
+        """Pointer to the response object of ``GET path`` for ``status``, refs followed."""
+        pointer = f"/paths/{_escape(path)}/get/responses/{status}"
+        while isinstance(ref := self._at(pointer).get("$ref"), str):
+            pointer = ref.removeprefix("#")
+        return pointer
+
+    def response_pointer(self, path: str, status: str = "200") -> str:
+        """JSON pointer to the JSON response schema of ``GET path`` (a spec path template)."""
+        return self._response_pointer(path, status) + "/content/application~1json/schema"
+
+    def has_body(self, path: str, status: str = "200") -> bool:
+        """Whether the document gives ``GET path`` a response body for ``status``."""
+        return bool(self._at(self._response_pointer(path, status)).get("content"))
+
+    def response_schema(self, path: str, status: str = "200") -> dict[str, Any]:
+        return dict(self._at(self.response_pointer(path, status)))
+
+    def validator(self, path: str, status: str = "200") -> Draft202012Validator:
+        """Validates a response body of ``GET path`` against the document, refs resolved."""
+        resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
+        registry: Registry[Any] = Registry().with_resource(self.uri, resource)
+        schema: dict[str, Any] = {"$ref": f"{self.uri}#{self.response_pointer(path, status)}"}
+        if (self.vendor, path, status) in DESCRIBED_PAGES:
+            schema = _described_page(schema)
+        return Draft202012Validator(schema, registry=registry)
+
+    def inlined(self, path: str, status: str = "200") -> dict[str, Any]:
+        """The response schema with every ``$ref`` replaced by its target, for generators
+        that resolve references themselves in ways that differ between versions."""
+        return _inline(self.response_schema(path, status), self.document, ())
+
+    def get_paths(self) -> Iterator[str]:
+        for path, item in self.document["paths"].items():
+            if "get" in item:
+                yield path
+
+
+def _inline(node: Any, document: dict[str, Any], seen: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_inline(item, document, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        if ref in seen:
+            raise ValueError(f"recursive reference {ref}")
+        target: Any = document
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        rest = {key: value for key, value in node.items() if key != "$ref"}
+        resolved = _inline(copy.deepcopy(target), document, (*seen, ref))
+        return {"allOf": [resolved, _inline(rest, document, seen)]} if rest else resolved
+    return {key: _inline(value, document, seen) for key, value in node.items()}
+
+
+@cache
+def _load(vendor: str) -> Spec | None:
+    file = SPECS_DIR / FILES[vendor]
+    if not file.is_file():
+        return None
+    with file.open(encoding="utf-8") as handle:
+        return Spec(vendor, as_json_schema(json.load(handle)))
+
+
+def load_spec(vendor: str) -> Spec:
+    """The vendor's document; skips the test without a checkout, fails without one in CI."""
+    spec = _load(vendor)
+    if spec is None:
+        where = SPECS_DIR.resolve() / FILES[vendor]
+        if os.environ.get("CI"):
+            pytest.fail(f"vendor spec missing in CI: {where}")
+        pytest.skip(f"vendor spec not checked out: {where}")
+    return spec
