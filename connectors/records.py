@@ -42,7 +42,7 @@ class SkipTally:
 
 class _SkipUnusable:
     """Marker behind :data:`Records` (validate the list, then each item on its own) and
-    :data:`OneRecord` (an unusable item reads as None)."""
+    :data:`OneRecord` (an unusable JSON object reads as None; anything else still fails)."""
 
     def __init__(self, *, many: bool) -> None:
         self._many = many
@@ -61,11 +61,15 @@ class _SkipUnusable:
             validate: core_schema.ValidatorFunctionWrapHandler,
             info: core_schema.ValidationInfo,
         ) -> Any:
+            tally = info.context if isinstance(info.context, SkipTally) else SkipTally()
+            before = tally.skipped
             try:
                 return validate(value)
             except ValidationError:
-                if isinstance(info.context, SkipTally):
-                    info.context.skipped += 1
+                if not self._many and not isinstance(value, dict):
+                    raise  # not a record at all: the response is of another shape
+                # One record skipped, whatever was skipped inside it before it failed.
+                tally.skipped = before + 1
                 return _SKIPPED
 
         items = core_schema.with_info_wrap_validator_function(item_or_skip, item_schema)

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from connectors.records import Records
+from connectors.records import OneRecord, Records
 
 __all__ = [
     "COURSE",
@@ -170,11 +170,13 @@ class ErrorBody(Payload):
     errors: list[ErrorItem] = []
 
 
-USER = TypeAdapter(UserItem)
+# A look-up's body is the record itself: one without the IDs we need reads as absent
+# (and is reported), like a record skipped on a list.
+USER = TypeAdapter(OneRecord[UserItem])
 USERS_PAGE = TypeAdapter(SkilljarPage[UserItem])
-COURSE = TypeAdapter(Course)
+COURSE = TypeAdapter(OneRecord[Course])
 COURSES_PAGE = TypeAdapter(SkilljarPage[Course])
 PUBLISHED_PAGE = TypeAdapter(SkilljarPage[PublishedCourse])
 ENROLLMENTS_PAGE = TypeAdapter(SkilljarPage[Enrollment])
-PROGRESS = TypeAdapter(Progress)
+PROGRESS = TypeAdapter(OneRecord[Progress])
 PROGRESS_PAGE = TypeAdapter(SkilljarPage[Progress])

@@ -32,6 +32,7 @@ __all__ = [
     "SPECS_DIR",
     "Spec",
     "as_json_schema",
+    "example_of",
     "load_spec",
 ]
 
@@ -131,10 +132,19 @@ class Spec:
             schema = _described_page(schema)
         return Draft202012Validator(schema, registry=registry)
 
-    def inlined(self, path: str, status: str = "200") -> dict[str, Any]:
+    def inlined(
+        self, path: str, status: str = "200", *, keep: set[str] | None = None
+    ) -> dict[str, Any]:
         """The response schema with every ``$ref`` replaced by its target, for generators
-        that resolve references themselves in ways that differ between versions."""
-        return _inline(self.response_schema(path, status), self.document, ())
+        that resolve references themselves in ways that differ between versions.
+
+        Args:
+            keep: Property names to keep at every level (None: all). Generating only the
+                properties a connector declares keeps generation fast; the others are
+                ignored by its models (``extra="ignore"``), whatever their value.
+        """
+        inlined = _inline(self.response_schema(path, status), self.document, ())
+        return inlined if keep is None else _prune(inlined, keep)
 
     def get_paths(self) -> Iterator[str]:
         for path, item in self.document["paths"].items():
@@ -160,6 +170,19 @@ def _inline(node: Any, document: dict[str, Any], seen: tuple[str, ...]) -> Any:
     return {key: _inline(value, document, seen) for key, value in node.items()}
 
 
+def _prune(node: Any, keep: set[str]) -> Any:
+    if isinstance(node, list):
+        return [_prune(item, keep) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _prune(value, keep) for key, value in node.items()}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: v for k, v in out["properties"].items() if k in keep}
+        if isinstance(out.get("required"), list):
+            out["required"] = [name for name in out["required"] if name in keep]
+    return out
+
+
 @cache
 def _load(vendor: str) -> Spec | None:
     file = SPECS_DIR / FILES[vendor]
@@ -178,3 +201,53 @@ def load_spec(vendor: str) -> Spec:
             pytest.fail(f"vendor spec missing in CI: {where}")
         pytest.skip(f"vendor spec not checked out: {where}")
     return spec
+
+
+def example_of(schema: Any, *, leaves: bool = False) -> Any:
+    """A body built from a schema's own examples (``example`` / ``examples``), with the
+    first branch of each choice that is not null and a plain value where none is given.
+
+    Vendors' examples are what their API returns in practice, even where they disagree
+    with the declared type, so the connectors must read them too.
+
+    Args:
+        leaves: Build objects and arrays from their parts' examples even where they have
+            an example of their own (StackOne's ``score`` example hides the number 87
+            its ``raw_value`` has as example).
+    """
+    if not isinstance(schema, dict):
+        return None
+    if "const" in schema:
+        return schema["const"]
+    composite = any(key in schema for key in ("properties", "items", "allOf", "anyOf"))
+    if not (leaves and composite):
+        if "example" in schema:
+            return copy.deepcopy(schema["example"])
+        if isinstance(schema.get("examples"), list) and schema["examples"]:
+            return copy.deepcopy(schema["examples"][0])
+    for choice in ("anyOf", "oneOf"):
+        if choice in schema:
+            branches = [b for b in schema[choice] if b.get("type") != "null"] or schema[choice]
+            return example_of(branches[0], leaves=leaves)
+    if "allOf" in schema:
+        parts = [example_of(part, leaves=leaves) for part in schema["allOf"]]
+        objects = [part for part in parts if isinstance(part, dict)]
+        if objects:
+            return {key: value for part in objects for key, value in part.items()}
+        return parts[0]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if "enum" in schema:
+        return next((v for v in schema["enum"] if v is not None), None)
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        return {key: example_of(value, leaves=leaves) for key, value in properties.items()}
+    if kind == "array":
+        return [example_of(schema.get("items", {}), leaves=leaves)]
+    return {
+        "string": "2024-01-01T00:00:00Z" if schema.get("format") == "date-time" else "text",
+        "integer": 1,
+        "number": 1.5,
+        "boolean": True,
+    }.get(str(kind))
