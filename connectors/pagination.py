@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-__all__ = ["BodyCursorPaginator", "Paginator", "RepeatedTokenError"]
+__all__ = ["BodyCursorPaginator", "Paginator", "RepeatedTokenError", "TokenChain"]
 
 TokenT = TypeVar("TokenT")
 
@@ -18,22 +18,52 @@ class RepeatedTokenError(ValueError):
     """The vendor sent the same next-page token twice: following it would loop forever."""
 
 
-class Paginator(Generic[TokenT]):
-    """Tracks the tokens seen in one walk and refuses to revisit one."""
+class TokenChain(Generic[TokenT]):
+    """The pages of one chain and where each pointed next: a next token leading back to
+    the page just read is a loop.
+
+    The one place that rule lives: walks use it through :class:`Paginator`, and the
+    page-at-a-time reads of GraphQL connections through the same class (a chain there
+    being every page one request reads of one source's list). Re-reading a page, which
+    points where it pointed before, is no loop; being pointed back at a page of this
+    chain is.
+    """
 
     def __init__(self) -> None:
-        self._seen: set[TokenT] = set()
+        self._next: dict[TokenT | None, TokenT] = {}
+
+    def link(self, token: TokenT | None, next_token: TokenT | None) -> TokenT | None:
+        """Record that the page of ``token`` (None: the first) points at ``next_token``.
+
+        Raises:
+            RepeatedTokenError: Following ``next_token`` leads back to ``token``.
+        """
+        if next_token is None:
+            return None
+        step: TokenT | None = next_token
+        while step is not None:  # the links hold no cycle: every link was checked
+            if step == token:
+                raise RepeatedTokenError("next-page token repeated")
+            step = self._next.get(step)
+        self._next[token] = next_token
+        return next_token
+
+
+class Paginator(Generic[TokenT]):
+    """Follows the tokens of one walk and refuses to revisit one."""
+
+    def __init__(self) -> None:
+        self._chain: TokenChain[TokenT] = TokenChain()
+        self._current: TokenT | None = None
 
     def first_token(self) -> TokenT | None:
         return None
 
     def next_token(self, page: Any) -> TokenT | None:
-        token = self.extract(page)
-        if token is None:
-            return None
-        if token in self._seen:
-            raise RepeatedTokenError(f"next-page token repeated: {token!r}")
-        self._seen.add(token)
+        """The token of the page after ``page`` (the page of the last token returned)."""
+        token = self._chain.link(self._current, self.extract(page))
+        if token is not None:
+            self._current = token
         return token
 
     def extract(self, page: Any) -> TokenT | None:

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from connectors.base import Connector, ListQuery, Page
+from connectors.errors import VendorBadResponse
 from connectors.model import EntityKind, Record
+from connectors.pagination import RepeatedTokenError, TokenChain
 from resolvers.context import Context
 from resolvers.cursors import scope_of
 from resolvers.errors import InvalidArgumentError
@@ -46,9 +48,18 @@ def _source_list(
 ) -> SourceList[Any]:
     lister = _lister(connector, entity)
     loaders = context.loaders.of(connector.name)
+    chain: TokenChain[str] = TokenChain()
 
     async def fetch(token: str | None, size: int) -> Page[Any]:
         page = await lister(query, token, size)
+        try:
+            chain.link(token, page.next_token)
+        except RepeatedTokenError:
+            raise VendorBadResponse(
+                f"{entity.value}: pagination cursor repeated",
+                source=connector.name,
+                vendor=connector.kind,
+            ) from None
         loaders.prime(entity, page.items)
         return page
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from connectors.pagination import BodyCursorPaginator, Paginator, RepeatedTokenError
+from connectors.pagination import BodyCursorPaginator, Paginator, RepeatedTokenError, TokenChain
 
 
 def _paginator() -> BodyCursorPaginator:
@@ -43,7 +43,7 @@ def test_repeated_token_raises() -> None:
     paginator = _paginator()
     paginator.next_token(_page("c1"))
     paginator.next_token(_page("c2"))
-    with pytest.raises(RepeatedTokenError, match="c1"):
+    with pytest.raises(RepeatedTokenError, match="repeated"):
         paginator.next_token(_page("c1"))
 
 
@@ -72,3 +72,16 @@ def test_locate_receives_the_page_object() -> None:
 def test_base_paginator_needs_an_extract_strategy() -> None:
     with pytest.raises(NotImplementedError):
         Paginator[str]().next_token(_page("c1"))
+
+
+def test_a_token_chain_refuses_a_next_token_leading_back_to_the_page_read() -> None:
+    chain: TokenChain[str] = TokenChain()
+    assert chain.link(None, "a") == "a"
+    assert chain.link("a", "b") == "b"
+    assert chain.link(None, "a") == "a"  # the first page read again: no loop
+    assert chain.link("a", "b") == "b"  # nor is its next page
+    with pytest.raises(RepeatedTokenError):
+        chain.link("b", "a")  # b -> a -> b
+    with pytest.raises(RepeatedTokenError):
+        chain.link("b", "b")  # a page pointing at itself
+    assert chain.link("b", None) is None
