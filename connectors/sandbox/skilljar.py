@@ -91,11 +91,15 @@ class SkilljarTenant:
         api_key: The organisation's API key (Basic username, empty password).
         domain: The domain whose published courses and enrolments are served.
         world: The data served.
+        ignores_page_size: Serve every list in pages of its default size whatever
+            ``page_size`` says (Skilljar's spec declares no ``page_size`` on ``/v1/users``:
+            whether Skilljar honours it there is UNVERIFIED).
     """
 
     api_key: str = field(repr=False)
     domain: str
     world: World = field(repr=False)
+    ignores_page_size: bool = False
 
 
 def skilljar_error_body(status: int, message: str) -> dict[str, Any]:
@@ -180,17 +184,19 @@ def _check_domain(request: web.Request, org: _Org) -> None:
 # -- pagination ----------------------------------------------------------------------------
 
 
-def _page_size(request: web.Request, default: int) -> int:
+def _page_size(request: web.Request, org: _Org, default: int) -> int:
     """DRF's reading: anything but a positive integer is the default; too large is capped."""
+    if org.tenant.ignores_page_size:
+        return default
     raw = request.query.get("page_size", "")
     if not raw.isascii() or not raw.isdigit() or int(raw) == 0:
         return default
     return min(int(raw), MAX_PAGE_SIZE)
 
 
-def _paged(request: web.Request, rows: Sequence[Json], default: int) -> Json:
+def _paged(request: web.Request, org: _Org, rows: Sequence[Json], default: int) -> Json:
     """DRF page-number pagination with absolute ``next``/``previous`` links."""
-    size = _page_size(request, default)
+    size = _page_size(request, org, default)
     raw = request.query.get("page", "1")
     pages = max(1, -(-len(rows) // size))
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= pages:
@@ -205,9 +211,9 @@ def _paged(request: web.Request, rows: Sequence[Json], default: int) -> Json:
     }
 
 
-def _cursored(request: web.Request, rows: Sequence[Json], default: int) -> Json:
+def _cursored(request: web.Request, org: _Org, rows: Sequence[Json], default: int) -> Json:
     """Cursor pagination: the cursor is an offset, base64-encoded so clients treat it as opaque."""
-    size = _page_size(request, default)
+    size = _page_size(request, org, default)
     offset = 0
     if "cursor" in request.query:
         try:
@@ -240,8 +246,8 @@ def _users(request: web.Request, org: _Org) -> Json:
         if email is None or u.email.lower() == email.lower()
     ]
     if "page" in request.query:  # Skilljar: `page` switches back to page-number paging
-        return _paged(request, rows, LARGE_PAGE)
-    return _cursored(request, rows, LARGE_PAGE)
+        return _paged(request, org, rows, LARGE_PAGE)
+    return _cursored(request, org, rows, LARGE_PAGE)
 
 
 def _one_user(request: web.Request, org: _Org) -> Json:
@@ -249,7 +255,7 @@ def _one_user(request: web.Request, org: _Org) -> Json:
 
 
 def _courses(request: web.Request, org: _Org) -> Json:
-    return _paged(request, [wire.course(c) for c in org.courses.values()], SMALL_PAGE)
+    return _paged(request, org, [wire.course(c) for c in org.courses.values()], SMALL_PAGE)
 
 
 def _one_course(request: web.Request, org: _Org) -> Json:
@@ -267,7 +273,7 @@ def _published(request: web.Request, org: _Org) -> Json:
         for course, index in org.published.values()
         if course_id is None or course.id == course_id
     ]
-    return _paged(request, rows, SMALL_PAGE)
+    return _paged(request, org, rows, SMALL_PAGE)
 
 
 def _one_published(request: web.Request, org: _Org) -> Json:
@@ -284,7 +290,7 @@ def _enrollments(request: web.Request, org: _Org) -> Json:
     if published_id not in org.published:
         _reject(404)
     rows = [wire.enrollment(org.world, row) for row in org.enrolled.get(published_id, [])]
-    return _paged(request, rows, LARGE_PAGE)
+    return _paged(request, org, rows, LARGE_PAGE)
 
 
 def _progress_of(request: web.Request, org: _Org) -> list[Json]:

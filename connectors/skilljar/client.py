@@ -45,7 +45,9 @@ from connectors.skilljar.paging import (
     ForeignLinkError,
     NextLinkPaginator,
     link_token,
+    split_skip,
     token_request,
+    with_skip,
 )
 
 __all__ = ["SkilljarConnector"]
@@ -197,9 +199,19 @@ class SkilljarConnector:
     async def list_progressions(
         self, query: ListQuery, token: str | None, size: int
     ) -> Page[Progression]:
-        page = await self._page("/v1/users", token, size, payloads.USERS_PAGE)
-        grouped = await self.fetch_progressions_of_users([item.user.id for item in page.results])
+        # The fan-out is one call per user, so it covers at most `size` users even when
+        # Skilljar serves a larger page (its spec declares no `page_size` on /v1/users);
+        # the next token then resumes inside that page.
+        try:
+            users_token, skip = split_skip(token)
+        except ForeignLinkError as exc:
+            raise self._error(VendorRejectedRequest, str(exc), "/v1/users") from exc
+        page = await self._page("/v1/users", users_token, size, payloads.USERS_PAGE)
+        users = page.results[skip : skip + size]
+        grouped = await self.fetch_progressions_of_users([item.user.id for item in users])
         rows = [p for group in grouped.values() for p in group]
+        if skip + size < len(page.results):
+            return Page(_filtered(rows, query), with_skip(users_token, skip + size))
         return Page(_filtered(rows, query), self._token("/v1/users", page))
 
     # -- batched look-ups: one call per ID, bounded --------------------------------------

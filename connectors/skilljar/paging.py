@@ -18,7 +18,17 @@ from yarl import URL
 from connectors.pagination import Paginator
 from connectors.skilljar.payloads import SkilljarPage
 
-__all__ = ["ForeignLinkError", "NextLinkPaginator", "link_token", "token_request"]
+__all__ = [
+    "ForeignLinkError",
+    "NextLinkPaginator",
+    "link_token",
+    "split_skip",
+    "token_request",
+    "with_skip",
+]
+
+#: Marks a token that resumes inside a vendor page: ``<page token>#skip=<items served>``.
+_SKIP = "#skip="
 
 
 class ForeignLinkError(ValueError):
@@ -60,6 +70,28 @@ def token_request(list_path: str, token: str) -> tuple[str, dict[str, str]]:
     if not _same_list(path, list_path):
         raise ForeignLinkError("page token is not one of this list")
     return path, dict(parse_qsl(query, keep_blank_values=True))
+
+
+def with_skip(token: str | None, skip: int) -> str:
+    """A token for the page of ``token`` (None: the first page) without its first ``skip``
+    items: what resumes a page the vendor made larger than asked."""
+    return f"{token or ''}{_SKIP}{skip}"
+
+
+def split_skip(token: str | None) -> tuple[str | None, int]:
+    """The page token and the items of that page already served.
+
+    Raises:
+        ForeignLinkError: The token's skip part is not a count.
+    """
+    if token is None:
+        return None, 0
+    page, marker, skip = token.partition(_SKIP)
+    if not marker:
+        return token, 0
+    if not (skip.isascii() and skip.isdigit()):
+        raise ForeignLinkError("page token is malformed")
+    return page or None, int(skip)
 
 
 class NextLinkPaginator(Paginator[str]):

@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
-from connectors.sandbox import Emulator, demo_emulator
+from connectors.sandbox import Emulator, demo_emulator, generate_world
+from connectors.sandbox.skilljar import SkilljarTenant
+from connectors.settings import SkilljarSettings
 from graph.config import CacheSettings
 from tests.harness import DEMO_SOURCES, GraphQLServer, demo_sources, run_server
 
@@ -90,3 +93,43 @@ async def test_a_looping_cursor_fails_its_source_and_spares_the_others(
     other = "kombo" if vendor == "stackone" else "stackone"
     fine = await server.data(USERS, {"source": DEMO_SOURCES[other]})
     assert len(fine["users"]["edges"]) > 0
+
+
+PROGRESSIONS = """
+query($after: String) {
+  progressions(first: 5, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { id } }
+  }
+}
+"""
+
+
+async def test_a_vendor_ignoring_page_size_costs_no_more_than_the_page_asked_for() -> None:
+    """Skilljar's spec declares no ``page_size`` on ``/v1/users``: if it serves all 60
+    users at once, one GraphQL page still fans out to one vendor page's worth of users
+    (25, the smallest vendor page), not to all 60."""
+    world = generate_world(4, users=60, courses=6, id_style="lower36")
+    tenant = SkilljarTenant("sj-key", "academy.example", world, ignores_page_size=True)
+    settings = SkilljarSettings(
+        kind="skilljar",
+        name="academy",
+        base_url="http://unused",
+        api_key=SecretStr(tenant.api_key),
+        domain=tenant.domain,
+        max_attempts=1,
+    )
+    async with Emulator(skilljar_tenants=[tenant]) as emulator:
+        source = settings.model_copy(update={"base_url": emulator.vendor_base_url("skilljar")})
+        async with run_server([source], CacheSettings(backend="none")) as server:
+            first = await server.data(PROGRESSIONS)
+            per_user = [r for r in emulator.requests if r.path.endswith("/published-courses")]
+            assert emulator.count("skilljar", "/v1/users") == 1
+            assert len(per_user) == 25  # before: 60, one per user of the vendor's page
+            emulator.clear_requests()
+            cursor = first["progressions"]["pageInfo"]["endCursor"]
+            second = await server.data(PROGRESSIONS, {"after": cursor})
+    ids = [edge["node"]["id"] for edge in first["progressions"]["edges"]]
+    more = [edge["node"]["id"] for edge in second["progressions"]["edges"]]
+    assert len(ids) == len(more) == 5
+    assert not set(ids) & set(more)

@@ -10,7 +10,9 @@ from connectors.skilljar.paging import (
     ForeignLinkError,
     NextLinkPaginator,
     link_token,
+    split_skip,
     token_request,
+    with_skip,
 )
 
 BASE = "http://127.0.0.1:8700/skilljar"
@@ -67,3 +69,15 @@ def test_the_paginator_refuses_a_repeated_link() -> None:
     assert paginator.next_token(page) == "/v1/users?page=2"
     with pytest.raises(RepeatedTokenError):
         paginator.next_token(page)
+
+
+@pytest.mark.parametrize(("token", "skip"), [(None, 25), ("/v1/users?cursor=abc&page_size=25", 50)])
+def test_a_token_resuming_inside_a_page_splits_back(token: str | None, skip: int) -> None:
+    assert split_skip(with_skip(token, skip)) == (token, skip)
+    assert split_skip(token) == (token, 0)
+
+
+@pytest.mark.parametrize("token", ["/v1/users?cursor=a#skip=", "/v1/users#skip=-1", "#skip=1x"])
+def test_a_malformed_skip_is_refused(token: str) -> None:
+    with pytest.raises(ForeignLinkError):
+        split_skip(token)
