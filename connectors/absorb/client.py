@@ -51,6 +51,11 @@ from connectors.model import Course, EntityKind, Progression, Record, Skill, Use
 __all__ = ["ABSORB_ERRORS", "AbsorbConnector", "absorb_error_code"]
 
 # Vendor facts this client relies on; shared/vendors/absorb.md has the sources.
+# UNVERIFIED, all of it: Absorb publishes no machine-readable (OpenAPI) description, so
+# unlike Kombo, StackOne and Skilljar its paths, parameters and response shapes
+# (payloads.py) follow the human-readable v2 reference and are not checked by the
+# spec-conformance tests. Records are still read one by one (one without an ID is
+# skipped and reported), as at every vendor.
 MAX_PAGE_SIZE = 1000  # documented maximum of `_limit`; `_offset` is a 0-based PAGE index
 TOKEN_LIFETIME = 4 * 3600.0  # documented: a token is valid 4 hours from issue
 TOKEN_RENEW_EARLY = 5 * 60.0  # ours: renew before Absorb and our clock disagree

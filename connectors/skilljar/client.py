@@ -56,6 +56,10 @@ __all__ = ["SkilljarConnector"]
 # UNVERIFIED: Skilljar documents default page sizes (100 or 1000) but no maximum; one page
 # of a list asks for at most the smaller default, so what we ask for is what we get.
 MAX_PAGE_SIZE = 100
+# UNVERIFIED: whether `/v1/users` honours `page_size`: Skilljar's spec declares none there
+# (cursor paging by default), so a users page may be larger than asked; progressions
+# fan out to the users asked for only (see list_progressions). The same spec types that
+# list as a bare array while describing `next` links; both shapes are read.
 # Walks follow `next` to the end, so a lower cap at Skilljar (UNVERIFIED) only costs pages;
 # 1000 is the documented default of the per-user progress and enrolment lists.
 WALK_PAGE_SIZE = 1000
