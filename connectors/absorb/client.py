@@ -271,6 +271,8 @@ class AbsorbConnector:
                 found = await self._get(f"/enrollments/{enrollment_id}", None, payloads.ENROLLMENT)
             except VendorNotFound:
                 return None
+            if found is None:  # no usable record (reported): as good as absent
+                return None
             return map_progression(found) if is_current(found) else None
 
         wanted = guids(ids)

@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from connectors.records import Records
+from connectors.records import OneRecord, Records
 
 __all__ = [
     "COURSES_PAGE",
@@ -144,5 +144,5 @@ USERS_PAGE: TypeAdapter[AbsorbPage[AbsorbUser]] = TypeAdapter(AbsorbUsersPage)
 COURSES_PAGE: TypeAdapter[AbsorbPage[AbsorbCourse]] = TypeAdapter(AbsorbCoursesPage)
 ENROLLMENTS_PAGE: TypeAdapter[AbsorbPage[AbsorbEnrollment]] = TypeAdapter(AbsorbEnrollmentsPage)
 ENROLLMENTS = TypeAdapter(Records[AbsorbEnrollment])  # the bulk call's plain array
-ENROLLMENT = TypeAdapter(AbsorbEnrollment)
+ENROLLMENT = TypeAdapter(OneRecord[AbsorbEnrollment])  # unusable: None, reported
 TOKEN = TypeAdapter(Annotated[str, Field(min_length=1)])  # POST /authenticate answers a string

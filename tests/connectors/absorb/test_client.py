@@ -24,6 +24,7 @@ from connectors.errors import (
     VendorRejectedRequest,
     VendorUnavailable,
 )
+from connectors.records import BadRecords, collect_bad_records
 from tests.connectors.absorb.conftest import make_connector
 from tests.connectors.absorb.env import (
     ABSORB_API_KEY,
@@ -450,6 +451,21 @@ async def test_fetch_progressions_one_call_each_404_and_history_absent(
     assert list(found) == [DONE]
     assert found[DONE].status is not None
     assert sum(c.method == "GET" for c in mock_http.calls) == 3
+
+
+async def test_an_enrollment_without_id_reads_as_absent_and_is_reported(
+    absorb: AbsorbConnector, mock_http: StrictAioresponses
+) -> None:
+    login(mock_http)
+    (done, started) = enrollments(DONE, STARTED)
+    del started["id"]
+    mock_http.get(url(f"/enrollments/{DONE}"), payload=done)
+    mock_http.get(url(f"/enrollments/{STARTED}"), payload=started)
+    notices: list[BadRecords] = []
+    collect_bad_records(notices)
+    found = await absorb.fetch_progressions([DONE, STARTED])
+    assert list(found) == [DONE]
+    assert [(n.endpoint, n.count) for n in notices] == [(f"/enrollments/{STARTED}", 1)]
 
 
 @dataclass
