@@ -126,13 +126,19 @@ class StackOneUser(StackOneModel):
 
 
 class StackOneLearningRecord(StackOneModel):
-    """What assignments and completions share: a user and a learning object."""
+    """What assignments and completions share: a user and a learning object.
 
-    id: str
+    Its own ``id`` is not what identifies it here: a progression is keyed by user and
+    learning object, so a record naming no learning object is the unusable one (skipped
+    and reported), while one without an ``id`` is read. The user may be missing: a
+    per-user list names it.
+    """
+
+    id: str | None = None
     remote_id: str | None = None
     user_id: str | None = None
     remote_user_id: str | None = None
-    learning_object_id: str | None = None
+    learning_object_id: Annotated[str, Field(min_length=1)]
     remote_learning_object_id: str | None = None
     learning_object_external_reference: str | None = None
     learning_object_type: StackOneEnum | None = None

@@ -69,6 +69,11 @@ def _stackone_skills(course: Json) -> list[Json]:
     return list(skills) if isinstance(skills, list) else []
 
 
+def _stackone_keyed(record: Json) -> bool:
+    """A learning record names its learning object: what keys its progression."""
+    return _has_str(record, "learning_object_id") and record["learning_object_id"] != ""
+
+
 def _stackone_progression(record: Any) -> object:
     assignment = record if isinstance(record, stackone.StackOneAssignment) else None
     completion = record if isinstance(record, stackone.StackOneCompletion) else None
@@ -211,7 +216,7 @@ _STACKONE = [
         stackone.ASSIGNMENTS_PAGE,
         _list_at("data"),
         _data,
-        _stackone_id,
+        _stackone_keyed,
         _stackone_progression,
     ),
     Endpoint(
@@ -220,7 +225,7 @@ _STACKONE = [
         stackone.COMPLETIONS_PAGE,
         _list_at("data"),
         _data,
-        _stackone_id,
+        _stackone_keyed,
         _stackone_progression,
     ),
     Endpoint(
@@ -229,7 +234,7 @@ _STACKONE = [
         stackone.ASSIGNMENTS_PAGE,
         _list_at("data"),
         _data,
-        _stackone_id,
+        _stackone_keyed,
         _stackone_progression,
     ),
     Endpoint(
@@ -238,7 +243,7 @@ _STACKONE = [
         stackone.COMPLETIONS_PAGE,
         _list_at("data"),
         _data,
-        _stackone_id,
+        _stackone_keyed,
         _stackone_progression,
     ),
     Endpoint(

@@ -19,6 +19,7 @@ from connectors.model import (
     User,
     UserStatus,
 )
+from connectors.records import SkipTally
 from connectors.stackone import payloads
 from connectors.stackone.mapping import (
     LearningPair,
@@ -250,11 +251,25 @@ def test_pairs_join_on_user_and_learning_object_in_first_seen_order() -> None:
     assert {p.user_id for p in pairs} == {JOHN}
 
 
-def test_pair_records_fill_the_owner_and_skip_records_without_a_learning_object() -> None:
-    records = [assignment(user_id=None), assignment(id="x", learning_object_id=None)]
+def test_pair_records_fill_the_owner() -> None:
+    records = [assignment(user_id=None, id=None)]  # no ID of its own: still keyed
     (pair,) = pair_records(records, [], user_id="owner")
     assert (pair.user_id, pair.assignment) == ("owner", records[0])
     assert pair_records(records, []) == []  # no user anywhere: no key
+
+
+def test_a_learning_record_without_a_learning_object_is_skipped_and_counted() -> None:
+    page = {
+        "data": [
+            {"id": "x", "user_id": JOHN, "learning_object_id": None},
+            {"id": "y", "user_id": JOHN, "learning_object_id": ""},
+            {"user_id": JOHN, "learning_object_id": SOFTWARE},
+        ]
+    }
+    tally = SkipTally()
+    read = payloads.ASSIGNMENTS_PAGE.validate_python(page, context=tally).data
+    assert [(r.id, r.learning_object_id) for r in read] == [(None, SOFTWARE)]
+    assert tally.skipped == 2
 
 
 def test_newest_record_of_a_kind_wins() -> None:
