@@ -146,6 +146,20 @@ class Spec:
         inlined = _inline(self.response_schema(path, status), self.document, ())
         return inlined if keep is None else _prune(inlined, keep)
 
+    def declares(self, path: str, parameter: str) -> bool:
+        """Whether ``GET path`` declares the query parameter ``parameter``.
+
+        A StackOne ``filter`` object parameter is sent as ``filter[name]`` (deepObject).
+        """
+        operation = self.document["paths"][path]["get"]
+        names = {
+            p.get("name")
+            for p in [*self.document["paths"][path].get("parameters", []),
+                      *operation.get("parameters", [])]
+            if p.get("in") == "query"
+        }  # fmt: skip
+        return parameter in names or parameter.split("[", 1)[0] in names
+
     def get_paths(self) -> Iterator[str]:
         for path, item in self.document["paths"].items():
             if "get" in item:
