@@ -2,9 +2,10 @@
 
 For each endpoint a connector reads, generates bodies from the vendor's response schema
 (hypothesis-jsonschema, derandomized: the same bodies every run) and runs each through
-the connector's validator and mapper. Prints, per endpoint, the records generated, those
-with the IDs the connector needs, how many of those were read, and how many records
-were skipped (and reported as SOURCE_BAD_RECORD) for having none.
+the connector's validator and mapper. Prints, per endpoint, the records generated, the
+usable ones (with the IDs the connector needs: ``id``; for StackOne's assignments and
+completions the learning object), how many of those were read (the rate), and how many
+records were skipped (and reported as SOURCE_BAD_RECORD) for having none.
 
     .venv/bin/python -m bench.spec_parse_rate --vendor stackone --bodies 200
 
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bodies", type=int, default=200, help="generated bodies per endpoint")
     args = parser.parse_args(argv)
     print(f"{COMMAND} --vendor {args.vendor} --bodies {args.bodies}")
-    print(f"{'endpoint':58} {'bodies':>6} {'records':>7} {'with ID':>7} {'read':>6} "
+    print(f"{'endpoint':58} {'bodies':>6} {'records':>7} {'usable':>7} {'read':>6} "
           f"{'skipped':>7} {'rate':>7}")  # fmt: skip
     overall, refused_total = Parsed(), 0
     for endpoint in ENDPOINTS[args.vendor]:
