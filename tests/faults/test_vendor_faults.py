@@ -35,7 +35,8 @@ FAULTS: dict[str, tuple[dict[str, Any], str, int]] = {
     "reset": ({}, "SOURCE_UNAVAILABLE", 3),
     "html": ({}, "SOURCE_BAD_RESPONSE", 1),
     "garbage": ({}, "SOURCE_BAD_RESPONSE", 1),
-    "missing_field": ({"field": "id"}, "SOURCE_BAD_RESPONSE", 1),
+    # Without its list the envelope is wrong; records without an ID: see below.
+    "missing_field": ({"field": "results"}, "SOURCE_BAD_RESPONSE", 1),
     "oversized": ({"size_bytes": 4 * MAX_RESPONSE}, "SOURCE_BAD_RESPONSE", 1),
     "hang": ({}, "SOURCE_TIMEOUT", 1),
 }
@@ -72,6 +73,22 @@ async def test_each_fault_is_named_bounded_and_alone(
     if mode == "hang":  # cut at the deadline: the hanging request was closed, not answered
         assert tries[0]["status"] == 499
         assert answer.seconds >= DEADLINE - 0.05
+
+
+async def test_records_missing_their_id_are_skipped_with_one_warning(
+    emulator: Emulator, control: EmulatorControl
+) -> None:
+    path = USERS_PATH["kombo"]
+    async with guarded(emulator, max_response_bytes=MAX_RESPONSE) as server:
+        await control.add_fault(vendor="kombo", path=path, mode="missing_field", field="id")
+        answer = await ask(server)
+        await control.clear_faults()
+    assert answer.sources() == ALL - {"kombo-demo"}  # every Kombo record lacked its ID
+    (warning,) = [e for e in answer.errors() if e["extensions"].get("source") == "kombo-demo"]
+    assert warning["extensions"]["code"] == "SOURCE_BAD_RECORD"
+    assert warning["extensions"]["endpoint"] == path
+    assert warning["extensions"]["count"] > 0
+    assert len(vendor_calls(await control.requests(), "kombo", path)) == 1
 
 
 async def _settled(control: EmulatorControl, path: str, calls: int) -> bool:
