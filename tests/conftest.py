@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from connectors.sandbox import Emulator, KomboTenant, demo_tenants, generate_world
-from tests.harness import GraphQLServer, kombo_source, run_server
+from tests.harness import CACHES, GraphQLServer, kombo_source, run_server
 
 
 @pytest.fixture
@@ -33,4 +33,21 @@ def second_tenant(emulator: Emulator) -> KomboTenant:
 @pytest.fixture
 async def server(emulator: Emulator, tenant: KomboTenant) -> AsyncIterator[GraphQLServer]:
     async with run_server([kombo_source("acme", emulator, tenant)]) as running:
+        yield running
+
+
+@pytest.fixture(params=sorted(CACHES))
+def cache_mode(request: pytest.FixtureRequest) -> str:
+    """ "off" or "memory": a test taking it runs once per mode and pins the counts of each."""
+    mode: str = request.param
+    return mode
+
+
+@pytest.fixture
+async def counted_server(
+    emulator: Emulator, tenant: KomboTenant, cache_mode: str
+) -> AsyncIterator[GraphQLServer]:
+    """The ``server`` with the cache off, then with the memory cache, for call counts."""
+    source = kombo_source("acme", emulator, tenant)
+    async with run_server([source], CACHES[cache_mode]) as running:
         yield running

@@ -36,8 +36,10 @@ from graph.app import create_app
 from graph.config import AppConfig, CacheSettings
 
 __all__ = [
+    "CACHES",
     "CANONICAL_QUERY",
     "DEMO_SOURCES",
+    "NO_CACHE",
     "GraphQLServer",
     "demo_sources",
     "kombo_source",
@@ -64,6 +66,12 @@ query Canonical($first: Int!, $after: String) {
   }
 }
 """
+
+
+#: The test server's default: no cross-request cache.
+NO_CACHE = CacheSettings(backend="none")
+#: The two ways call-count tests run: cache off, and the memory cache (``ids=`` for pytest).
+CACHES = {"off": NO_CACHE, "memory": CacheSettings(backend="memory")}
 
 
 def kombo_source(name: str, emulator: Emulator, tenant: KomboTenant, **extra: Any) -> KomboSettings:
@@ -170,13 +178,15 @@ async def run_server(
 
     Args:
         sources: The configured sources.
-        cache: ``[cache]``; the default (memory) when None.
+        cache: ``[cache]``; off (``backend = "none"``) when None, so a call count or a
+            look-up test cannot be rescued by entries an earlier query left: a test
+            of the cache, or one that pins counts both ways, passes its own.
         clock: The cache's clock, so tests can age entries without sleeping.
         wrap: An ASGI middleware around the whole app (tests record what the server got).
         sections: Other config tables by name (``documents=DocumentsSettings(...)``,
             ``limits=LimitsSettings(...)``, ``clients=[ClientSettings(...)]`` …).
     """
-    config = AppConfig(sources=list(sources), cache=cache or CacheSettings(), **sections)
+    config = AppConfig(sources=list(sources), cache=cache or NO_CACHE, **sections)
     app: ASGIApp = create_app(config, clock=clock)
     if wrap is not None:
         app = wrap(app)

@@ -170,6 +170,7 @@ class Emulator:
     _in_flight: dict[int, tuple[str, str, str]] = field(
         default_factory=dict, init=False, repr=False
     )
+    _peak_in_flight: int = field(default=0, init=False, repr=False)
     _faults: FaultControl = field(
         default_factory=lambda: FaultControl(_ERROR_BODIES), init=False, repr=False
     )
@@ -263,8 +264,15 @@ class Emulator:
         return list(self._log)
 
     def clear_requests(self) -> None:
-        """Empty the request log."""
+        """Empty the request log and reset :attr:`peak_in_flight`."""
         self._log.clear()
+        self._peak_in_flight = len(self._in_flight)
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests being answered at once since :meth:`clear_requests`: tells
+        calls sent together from calls sent one after another."""
+        return self._peak_in_flight
 
     def count(self, vendor: str | None = None, path: str | None = None) -> int:
         """Number of logged requests, optionally only those to ``vendor`` and/or ``path``."""
@@ -372,6 +380,7 @@ class Emulator:
         received = time.monotonic()
         key = id(request)
         self._in_flight[key] = (vendor, request.method, path)
+        self._peak_in_flight = max(self._peak_in_flight, len(self._in_flight))
         try:
             response = await self._respond(request, handler, fault)
         except web.HTTPException as exc:

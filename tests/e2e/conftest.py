@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from connectors.sandbox import Emulator, World, demo_emulator
-from tests.harness import DEMO_SOURCES, GraphQLServer, demo_sources, run_server
+from tests.harness import CACHES, DEMO_SOURCES, GraphQLServer, demo_sources, run_server
 
 
 @pytest.fixture
@@ -19,6 +19,13 @@ async def everywhere() -> AsyncIterator[Emulator]:
 @pytest.fixture
 async def federated(everywhere: Emulator) -> AsyncIterator[GraphQLServer]:
     async with run_server(demo_sources(everywhere, max_attempts=1)) as running:
+        yield running
+
+
+@pytest.fixture
+async def federated_counted(everywhere: Emulator, cache_mode: str) -> AsyncIterator[GraphQLServer]:
+    """``federated`` with the cache off, then with the memory cache, for call counts."""
+    async with run_server(demo_sources(everywhere, max_attempts=1), CACHES[cache_mode]) as running:
         yield running
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from connectors.sandbox import World, WorldCourse, WorldRevision
-from connectors.sandbox.stackone_wire import content_completion_ids
 
 
 def decode_id(global_id: str) -> tuple[str, str, str]:
@@ -103,6 +102,15 @@ def normalise(node: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the other vendors, from the encoding rules in each emulator module's docstring --------
+
+
+def content_completion_ids(world: World) -> frozenset[str]:
+    """StackOne's rule, restated from its emulator's docstring: every 5th COMPLETED
+    progression, counting all COMPLETED world progressions in world order (deleted ones
+    too), is served as a completion of the course's first content item, without an
+    assignment."""
+    completed = [p.id for p in world.progressions if p.status == "COMPLETED"]
+    return frozenset(completed[4::5])
 
 
 def newest(course: WorldCourse) -> WorldRevision:
