@@ -208,3 +208,55 @@ async def test_sources_with_colliding_ids_never_share_entries(
     first = acme.world.users[0].first_name
     assert seen == [first, "Globex-" + first, "Globex-" + first, first]
     assert len(asked_ids(emulator)) == 3  # the last one was a hit of acme's own entry
+
+
+@pytest.mark.parametrize(
+    ("past_expiry", "served"),
+    [
+        (1, True),
+        (POLICY.stale_if_error_seconds - 1, True),
+        (POLICY.stale_if_error_seconds - 0.01, True),
+        (POLICY.stale_if_error_seconds, False),
+    ],
+)
+async def test_the_stale_window_starts_at_expiry_and_ends_exactly_after_it(
+    cached: CachedConnector,
+    emulator: Emulator,
+    acme: KomboTenant,
+    clock: FakeClock,
+    past_expiry: float,
+    served: bool,
+) -> None:
+    """The window is counted from expiry, not from storage: with a TTL of 60 s and a
+    window of 120 s, an entry stored at 0 stands in until (not at) 180 s."""
+    a = acme.world.users[0].id
+    fresh = await cached.fetch_users([a])
+    notices: list[StaleNotice] = []
+    collect_stale_notices(notices)
+    clock.advance(POLICY.ttl_seconds + past_expiry)
+    emulator.inject_fault("kombo", USERS, status=400)
+    if served:
+        assert await cached.fetch_users([a]) == fresh
+        (notice,) = notices
+        assert notice.age_seconds == pytest.approx(POLICY.ttl_seconds + past_expiry)
+    else:
+        with pytest.raises(VendorRejectedRequest):
+            await cached.fetch_users([a])
+        assert notices == []
+
+
+async def test_emails_are_hashed_in_the_memory_stores_keys(
+    cached: CachedConnector, acme: KomboTenant, store: MemoryStore
+) -> None:
+    """The same promise as the Redis test, where no redis-server runs."""
+    user = acme.world.users[0]
+    shouted = user.email.upper()
+    found = await cached.fetch_users_by_email([user.email, shouted, "nobody@example.com"])
+    assert [u.id for u in found[user.email]] == [user.id]
+    keys = store.backend.lru_order()
+    groups = [key for key in keys if ":group:users_by_email:" in key]
+    assert len(groups) == 3
+    assert cached.keys.group("users_by_email", user.email, hashed=True) in groups
+    for key in keys:
+        for personal in (user.email, shouted, "nobody@example.com", "nobody", "example.com"):
+            assert personal.lower() not in key.lower()
