@@ -1,0 +1,73 @@
+"""A person's progressions across their accounts, compared with each vendor's world."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+from connectors.sandbox import Emulator
+from tests.e2e.conftest import worlds
+from tests.e2e.expected import decode_id, expected_vendor_user
+from tests.harness import DEMO_SOURCES, GraphQLServer
+
+PERSON = """
+query($email: String!) {
+  person(email: $email) {
+    sources
+    progressions(first: 250) { totalCount edges { node { id source status } } }
+  }
+}
+"""
+
+VENDOR_OF = {source: vendor for vendor, source in DEMO_SOURCES.items()}
+
+
+def accounts_by_email(emulator: Emulator) -> dict[str, list[tuple[str, Any]]]:
+    """Every listed account per lower-cased email, in source configuration order."""
+    found: dict[str, list[tuple[str, Any]]] = {}
+    for source, world in worlds(emulator).items():
+        for user in world.users:
+            if VENDOR_OF[source] != "kombo" or user.deleted_at is None:
+                found.setdefault(user.email.lower(), []).append((source, user))
+    return found
+
+
+def expected_progressions(emulator: Emulator, source: str, user: Any) -> list[tuple[Any, ...]]:
+    """(global ID parts, status) of one account's progressions, from the world."""
+    world = worlds(emulator)[source]
+    if VENDOR_OF[source] == "kombo":
+        rows = [p for p in world.progressions_of(user.id) if p.deleted_at is None]
+        return [(("Progression", source, p.id), p.status) for p in rows]
+    node = expected_vendor_user(world, VENDOR_OF[source], source, user)
+    return [(p["id"], p["status"]) for p in node["progressions"]]
+
+
+async def test_a_persons_progressions_are_every_accounts_progressions(
+    federated: GraphQLServer, everywhere: Emulator
+) -> None:
+    people = accounts_by_email(everywhere)
+    # The person with the most accounts, then the most progressions: it must span vendors.
+    email, accounts = max(
+        people.items(),
+        key=lambda item: (
+            len(item[1]),
+            sum(len(expected_progressions(everywhere, s, u)) for s, u in item[1]),
+        ),
+    )
+    assert len(accounts) >= 3
+    want = {source: expected_progressions(everywhere, source, user) for source, user in accounts}
+    assert sum(1 for rows in want.values() if rows) >= 2, "progress must span sources"
+
+    person = (await federated.data(PERSON, {"email": email.upper()}))["person"]
+
+    edges = [edge["node"] for edge in person["progressions"]["edges"]]
+    got = {
+        source: sorted((decode_id(node["id"]), node["status"]) for node in nodes)
+        for source, nodes in groupby(edges, key=lambda node: node["source"])
+    }
+    assert got == {source: sorted(rows) for source, rows in want.items() if rows}
+    # account by account, in source configuration order
+    assert [source for source, _ in groupby(node["source"] for node in edges)] == [
+        source for source, _ in accounts if want[source]
+    ]
+    assert person["progressions"]["totalCount"] == sum(len(rows) for rows in want.values())
