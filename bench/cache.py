@@ -3,10 +3,11 @@
 Runs the real server (uvicorn + connectors + DataLoaders + cache) over loopback against
 the vendor emulator with a per-request latency, and prints per backend the upstream
 calls of one canonical query cold (empty cache) and warm, p50/p95 latency of each over
-``--runs`` runs, and the warm/cold ratio. Every cold run gets a fresh server and an
-emptied Redis. The Redis backend starts its own redis-server on a free loopback port.
-A last line is a reference: the same query without a cache against a vendor with no
-latency, to tell the server's own work (GraphQL execution) from vendor waiting.
+``--runs`` runs, and the warm/cold ratio; it stops with an error when a cold run makes
+no vendor call, a warm one makes any, or their answers differ. Every cold run gets a
+fresh server and an emptied Redis. The Redis backend starts its own redis-server on a
+free loopback port. A last line is a reference: the same query without a cache against
+a vendor with no latency, to tell the server's own work (GraphQL execution) from vendor waiting.
 
     python -m bench.cache [--runs 20] [--latency-ms 50] [--users 120] [--first 50]
 """
@@ -20,7 +21,9 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from bench.checks import require_cold, require_same, require_warm
 from connectors.sandbox import Emulator, KomboTenant, generate_world
 from connectors.settings import SourceSettings
 from graph.config import CacheSettings
@@ -38,13 +41,15 @@ class Figures:
         return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
 
 
-async def _timed(server: GraphQLServer, emulator: Emulator, first: int) -> tuple[int, float]:
+async def _timed(
+    server: GraphQLServer, emulator: Emulator, first: int
+) -> tuple[int, float, dict[str, Any]]:
     emulator.clear_requests()
     started = time.perf_counter()
     data = await server.data(CANONICAL_QUERY, {"first": first})
     elapsed = time.perf_counter() - started
     assert len(data["users"]["edges"]) == first
-    return len(emulator.requests), elapsed
+    return len(emulator.requests), elapsed, data
 
 
 async def _measure(
@@ -56,19 +61,24 @@ async def _measure(
     first: int,
 ) -> tuple[Figures, Figures]:
     cold, warm = Figures([], []), Figures([], [])
+    label = f"{cache.backend} cache"
+    answer: dict[str, Any] = {}
     for _ in range(runs):
         if redis is not None:
             client = redis.client()
             client.flushall()
             client.close()
         async with run_server(sources, cache) as server:
-            calls, seconds = await _timed(server, emulator, first)
+            calls, seconds, answer = await _timed(server, emulator, first)
+        require_cold(label, calls)
         cold.calls.append(calls)
         cold.seconds.append(seconds)
     async with run_server(sources, cache) as server:
         await _timed(server, emulator, first)  # fill the cache
         for _ in range(runs):
-            calls, seconds = await _timed(server, emulator, first)
+            calls, seconds, data = await _timed(server, emulator, first)
+            require_warm(label, calls)
+            require_same(label, answer, data)
             warm.calls.append(calls)
             warm.seconds.append(seconds)
     return cold, warm
@@ -85,7 +95,8 @@ async def _floor(
         async with run_server(sources, CacheSettings(backend="none")) as server:
             await _timed(server, emulator, first)
             for _ in range(runs):
-                calls, seconds = await _timed(server, emulator, first)
+                calls, seconds, _ = await _timed(server, emulator, first)
+                require_cold("no cache", calls)
                 floor.calls.append(calls)
                 floor.seconds.append(seconds)
     finally:

@@ -6,6 +6,11 @@ first of each source alone, then of all sources merged, and prints the vendor ca
 vendor and the median wall time. Kombo and Absorb batch; Skilljar and StackOne have no
 batch endpoints and fan out per user and per course (bounded per source).
 
+Every row gets fresh servers. Cold: the cache off, so each run pays its vendor calls
+(the calls printed are a run's after the first, which also logs in to Absorb). Warm: a
+server with the memory cache, filled by one run first. The bench stops with an error
+when a cold run makes no vendor call, a warm one makes any, or their answers differ.
+
     python -m bench.federation [--users 120] [--page 50] [--runs 5] [--latency-ms 50]
 """
 
@@ -17,9 +22,61 @@ import statistics
 import sys
 import time
 from collections import Counter
+from typing import Any
 
-from connectors.sandbox import demo_emulator
-from tests.harness import CANONICAL_QUERY, DEMO_SOURCES, demo_sources, run_server
+from bench.checks import require_cold, require_same, require_warm
+from connectors.sandbox import Emulator, demo_emulator
+from connectors.settings import SourceSettings
+from graph.config import CacheSettings
+from tests.harness import CANONICAL_QUERY, DEMO_SOURCES, GraphQLServer, demo_sources, run_server
+
+QUERY = CANONICAL_QUERY.replace(
+    "users(first: $first, after: $after)",
+    "users(first: $first, after: $after, sources: $sources)",
+).replace("$after: String)", "$after: String, $sources: [String!])")
+
+
+async def _run(
+    server: GraphQLServer, emulator: Emulator, variables: dict[str, Any]
+) -> tuple[float, Counter[str], dict[str, Any]]:
+    emulator.clear_requests()
+    started = time.perf_counter()
+    data = await server.data(QUERY, variables)
+    elapsed = time.perf_counter() - started
+    return elapsed, Counter(request.vendor for request in emulator.requests), data
+
+
+async def _row(
+    label: str,
+    emulator: Emulator,
+    sources: list[SourceSettings],
+    variables: dict[str, Any],
+    runs: int,
+) -> None:
+    cold_times: list[float] = []
+    async with run_server(sources, CacheSettings(backend="none")) as server:
+        _, first_calls, cold = await _run(server, emulator, variables)
+        calls = first_calls
+        for _ in range(runs):
+            elapsed, calls, cold = await _run(server, emulator, variables)
+            cold_times.append(elapsed)
+    warm_times: list[float] = []
+    async with run_server(sources, CacheSettings(backend="memory")) as server:
+        await _run(server, emulator, variables)  # fills the cache
+        for _ in range(runs):
+            elapsed, warm_calls, warm = await _run(server, emulator, variables)
+            require_warm(label, sum(warm_calls.values()))
+            warm_times.append(elapsed)
+    require_cold(label, sum(calls.values()))
+    require_same(label, cold, warm)
+    extra = sum(first_calls.values()) - sum(calls.values())
+    per_vendor = ", ".join(f"{vendor} {n}" for vendor, n in sorted(calls.items()))
+    cold_ms, warm_ms = (statistics.median(times) * 1000 for times in (cold_times, warm_times))
+    print(
+        f"{label:>9}: {len(cold['users']['edges'])} users, cold {sum(calls.values())} vendor "
+        f"calls ({per_vendor}; first run +{extra}), median {cold_ms:.0f} ms; "
+        f"warm 0 calls, median {warm_ms:.0f} ms; {runs} runs"
+    )
 
 
 async def main(argv: list[str]) -> None:
@@ -31,30 +88,15 @@ async def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     print(f"command: python -m bench.federation {' '.join(argv)}".rstrip())
     emulator = demo_emulator(users=args.users, latency_seconds=args.latency_ms / 1000)
-    async with emulator, run_server(demo_sources(emulator)) as server:
+    async with emulator:
+        sources = demo_sources(emulator)
         choices: list[tuple[str, list[str] | None]] = [
             (vendor, [source]) for vendor, source in DEMO_SOURCES.items()
         ]
         choices.append(("all four", None))
-        for label, sources in choices:
-            timings: list[float] = []
-            calls: Counter[str] = Counter()
-            for _ in range(args.runs):
-                emulator.clear_requests()
-                started = time.perf_counter()
-                query = CANONICAL_QUERY.replace(
-                    "users(first: $first, after: $after)",
-                    "users(first: $first, after: $after, sources: $sources)",
-                ).replace("$after: String)", "$after: String, $sources: [String!])")
-                data = await server.data(query, {"first": args.page, "sources": sources})
-                timings.append(time.perf_counter() - started)
-                calls = Counter(request.vendor for request in emulator.requests)
-            users = len(data["users"]["edges"])
-            per_vendor = ", ".join(f"{vendor} {n}" for vendor, n in sorted(calls.items()))
-            print(
-                f"{label:>9}: {users} users, {sum(calls.values())} vendor calls ({per_vendor}); "
-                f"median {statistics.median(timings) * 1000:.0f} ms over {args.runs} runs"
-            )
+        for label, chosen in choices:
+            variables = {"first": args.page, "sources": chosen}
+            await _row(label, emulator, sources, variables, args.runs)
 
 
 if __name__ == "__main__":
