@@ -1,7 +1,50 @@
 """Kombo's unified LMS API, emulated over a generated :class:`~connectors.sandbox.world.World`.
 
-Wire format, filters and errors follow ``shared/vendors/kombo.md`` and the seed OpenAPI
-excerpts. Mount the application returned by :func:`build_kombo_app` at ``/kombo/v1``.
+Wire format, filters and errors follow Kombo's documented LMS API. Mount the application
+returned by :func:`build_kombo_app` at ``/kombo/v1``; paths below it are Kombo's, e.g.
+``/kombo/v1/lms/users``. Generated worlds for Kombo use the default ID style (base58).
+
+World → wire encoding (dates ``YYYY-MM-DDTHH:MM:SS.sssZ`` in UTC, truncated to the
+millisecond; serialisers in :mod:`connectors.sandbox.kombo_wire`). Every list is in world
+order; a record whose ``deleted_at`` is set is served only with ``include_deleted=true``.
+Every record also carries ``remote_data: null``, ``custom_fields: null`` and
+``integration_fields: []``.
+
+- users: ``{id, remote_id, first_name, last_name, work_email: email, status: the world's
+  status verbatim ("ACTIVE" / "INACTIVE"), remote_created_at: created_at,
+  remote_deleted_at: deleted_at, changed_at}``.
+- skills: ``{id, remote_id, name, remote_created_at: null, remote_deleted_at: deleted_at,
+  changed_at}`` (the world keeps no creation date for skills).
+- courses: ``{id, remote_id, provider_id, origin_id, remote_created_at: created_at,
+  remote_deleted_at: deleted_at, changed_at, provider: {id, remote_id, name} of the
+  provider or null, revisions: [...]}``; ``revisions`` are the course's revisions in world
+  order, a deleted one only with ``include_deleted=true``. A revision: ``{id, remote_id,
+  course_id, title, description, remote_url: url, status: verbatim ("ACTIVE" /
+  "INACTIVE"), remote_created_at, remote_deleted_at, changed_at, skill_assignments:
+  [{skill: {id, remote_id, name}}]}`` with one assignment per ``skill_ids`` entry, in that
+  order, deleted skills included. Course, title, description and URL are never computed
+  here: which revision describes the course is the client's choice.
+- progressions: every world progression (also those of deleted users or courses), the
+  deleted ones only with ``include_deleted=true``: ``{id, remote_id, user_id,
+  course_revision_id: revision_id, status: the world's status verbatim (ENROLLED,
+  IN_PROGRESS, COMPLETED, DROPPED), enrolled_at, completed_at, changed_at,
+  remote_deleted_at: deleted_at, user: {id, remote_id, first_name, last_name, work_email}
+  of its user, course_revision: {id, remote_id, title, course: {id, remote_id}} of its
+  revision and that revision's course}``.
+
+Lists: ``{"status": "success", "data": {"next": <cursor or null>, "results": [...]}}``.
+``page_size`` defaults to 100 and must be 1..250. Filters, each a comma list matched
+exactly: ``ids`` and ``remote_ids`` on every list; users ``work_emails``
+(case-insensitive); progressions ``user_ids`` and ``course_ids`` (the revision's course).
+``updated_after`` compares ``changed_at``; for a course, the latest ``changed_at`` of the
+course and all its revisions.
+
+Requests. ``Authorization: Bearer <api_key>`` missing or unknown → 401
+``PLATFORM.AUTHENTICATION_INVALID``; no ``X-Integration-Id`` → 400
+``PLATFORM.INPUT_INVALID``; an unknown integration → 404
+``PLATFORM.INTEGRATION_NOT_FOUND``; a key of another integration → 401. Bad parameters →
+400 ``PLATFORM.INPUT_INVALID``. Errors are ``{"status": "error", "error": {code, title,
+message, log_url: null}}``; unknown routes answer the same body with a null code.
 
 Choices where Kombo documents nothing: ``updated_after`` is exclusive; a course counts as
 updated when any of its revisions changed; deleted revisions of a live course appear only

@@ -1,4 +1,10 @@
-"""What the API must answer, computed straight from the emulator's world (not via our mapping)."""
+"""What the API must answer, computed straight from the emulator's world (not via our mapping).
+
+Each vendor's part follows the world → wire rules written in its emulator module's
+docstring (``connectors/sandbox/kombo.py``, ``absorb.py``, ``skilljar.py``,
+``stackone.py``), restated here rather than imported, so a change of the emulator's
+encoding shows up as a failing test instead of moving the expectation with it.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ def decode_id(global_id: str) -> tuple[str, str, str]:
 
 
 def stamp(moment: datetime | None) -> str | None:
-    """A world datetime as the API renders it after Kombo's millisecond wire format."""
+    """A world datetime as the API renders it after Kombo's wire format (UTC, truncated to
+    the millisecond)."""
     if moment is None:
         return None
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000).isoformat()
@@ -30,11 +37,15 @@ def current_revision(course: WorldCourse) -> WorldRevision:
 
 
 def live_users(world: World) -> list[Any]:
+    """Kombo's users list without ``include_deleted``: world order, deleted ones left out."""
     return [user for user in world.users if user.deleted_at is None]
 
 
 def expected_user(world: World, source: str, user: Any, progressions: int = 20) -> dict[str, Any]:
-    """The canonical query's node for ``user``, field by field."""
+    """The canonical query's node for a Kombo ``user``, field by field: its progressions
+    are its world progressions that are not deleted (Kombo serves those without
+    ``include_deleted``), in world order; a revision's skills are every ``skill_ids``
+    entry of the course's current revision (Kombo assigns deleted skills too)."""
     rows = [p for p in world.progressions_of(user.id) if p.deleted_at is None][:progressions]
     return {
         "id": ("User", source, user.id),
