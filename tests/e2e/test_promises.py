@@ -181,3 +181,14 @@ async def test_a_batch_larger_than_the_vendors_goes_out_in_parallel_chunks(
     assert chunks == [20, MAX_IDS_PER_CALL]
     assert {r.path for r in emulator.requests} == {"/lms/users"}
     assert emulator.peak_in_flight == 2
+
+
+@pytest.mark.parametrize("query", ["{ users { nope } }", "{ users(first: ", "{ users(first: 1) }"])
+async def test_a_query_that_does_not_validate_says_so_in_its_code(
+    server: GraphQLServer, query: str
+) -> None:
+    async with server.session.post(server.url + "/graphql", json={"query": query}) as response:
+        body = await response.json()
+    assert [error["extensions"] for error in body["errors"]] == [
+        {"code": "GRAPHQL_VALIDATION_FAILED"}
+    ]
