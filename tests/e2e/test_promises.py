@@ -183,12 +183,17 @@ async def test_a_batch_larger_than_the_vendors_goes_out_in_parallel_chunks(
     assert emulator.peak_in_flight == 2
 
 
-@pytest.mark.parametrize("query", ["{ users { nope } }", "{ users(first: ", "{ users(first: 1) }"])
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("{ users { nope } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ users(first: 1) }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ users(first: ", "GRAPHQL_PARSE_FAILED"),
+    ],
+)
 async def test_a_query_that_does_not_validate_says_so_in_its_code(
-    server: GraphQLServer, query: str
+    server: GraphQLServer, query: str, code: str
 ) -> None:
     async with server.session.post(server.url + "/graphql", json={"query": query}) as response:
         body = await response.json()
-    assert [error["extensions"] for error in body["errors"]] == [
-        {"code": "GRAPHQL_VALIDATION_FAILED"}
-    ]
+    assert [error["extensions"] for error in body["errors"]] == [{"code": code}]
