@@ -33,11 +33,12 @@ def kombo_error(code: str | None) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("fault", "extensions"),
+    ("fault", "extensions", "detail"),
     [
         (
             {"status": 429, "headers": {"Retry-After": "120"}, "body": kombo_error(None)},
             {"code": "SOURCE_RATE_LIMITED", "httpStatus": 429, "retryAfterSeconds": 120},
+            "rate limited",
         ),
         (
             {"status": 429, "body": kombo_error("PLATFORM.RATE_LIMIT_EXCEEDED")},
@@ -46,19 +47,52 @@ def kombo_error(code: str | None) -> dict[str, Any]:
                 "httpStatus": 429,
                 "vendorCode": "PLATFORM.RATE_LIMIT_EXCEEDED",
             },
+            "rate limited",
         ),
         (
             {"status": 503, "body": "<html>down</html>"},
             {"code": "SOURCE_UNAVAILABLE", "httpStatus": 503},
+            "vendor failed",
         ),
         (
             {"status": 404, "body": kombo_error("X.Y")},
             {"code": "SOURCE_NOT_FOUND", "httpStatus": 404, "vendorCode": "X.Y"},
+            "not found",
+        ),
+        (
+            {"status": 401, "body": kombo_error(None)},
+            {"code": "SOURCE_AUTH_FAILED", "httpStatus": 401},
+            "credentials or tenant rejected",
+        ),
+        # statuses no table names: below 500 the vendor refused, 2xx must be JSON
+        (
+            {"status": 418, "body": "<html>teapot</html>"},
+            {"code": "SOURCE_REJECTED_REQUEST", "httpStatus": 418},
+            "request rejected",
+        ),
+        (
+            {"status": 300, "body": "<html>choose</html>"},
+            {"code": "SOURCE_REJECTED_REQUEST", "httpStatus": 300},
+            "request rejected",
+        ),
+        (
+            {"status": 201, "body": "<html>made</html>"},
+            {"code": "SOURCE_BAD_RESPONSE", "httpStatus": 201},
+            "response is not JSON",
+        ),
+        (
+            {"status": 299, "body": "not json"},
+            {"code": "SOURCE_BAD_RESPONSE", "httpStatus": 299},
+            "response is not JSON",
         ),
     ],
 )
 async def test_source_errors_carry_the_vendors_status_and_retry_after(
-    emulator: Emulator, tenant: KomboTenant, fault: dict[str, Any], extensions: dict[str, Any]
+    emulator: Emulator,
+    tenant: KomboTenant,
+    fault: dict[str, Any],
+    extensions: dict[str, Any],
+    detail: str,
 ) -> None:
     async with run_server([kombo_source("acme", emulator, tenant, max_attempts=1)]) as server:
         emulator.inject_fault("kombo", "/lms/users", times=None, **fault)
@@ -66,6 +100,11 @@ async def test_source_errors_carry_the_vendors_status_and_retry_after(
     (error,) = body["errors"]
     assert error["extensions"] == {"source": "acme", "vendor": "kombo", **extensions}
     assert error["path"] == ["users"]
+    code = f" [{extensions['vendorCode']}]" if "vendorCode" in extensions else ""
+    status = extensions["httpStatus"]
+    assert error["message"] == (
+        f"source 'acme' (kombo) on GET /lms/users (HTTP {status}){code}: {detail}"
+    )
 
 
 async def test_an_unexpected_exception_is_masked_and_logged(

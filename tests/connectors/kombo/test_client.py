@@ -662,3 +662,15 @@ async def test_records_without_id_are_skipped_and_reported_once_for_their_page(
     result = await kombo.list_users(ListQuery(), None, 10)
     assert [user.id for user in result.items] == kept
     assert [(n.endpoint, n.count) for n in notices] == [("/lms/users", 1)]
+
+
+async def test_a_closed_connector_refuses_calls_and_opens_again(
+    kombo: KomboConnector, mock_http: StrictAioresponses
+) -> None:
+    await kombo.close()
+    with pytest.raises(RuntimeError, match="transport used before open"):
+        await kombo.list_users(ListQuery(), None, 10)
+    await kombo.open()
+    mock_http.get(url("/lms/users", page_size="10"), payload=users_page(SARAH))
+    page = await kombo.list_users(ListQuery(), None, 10)
+    assert [user.id for user in page.items] == [SARAH]
