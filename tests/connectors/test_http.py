@@ -99,7 +99,8 @@ def test_retry_after_http_date_in_the_past_is_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    "header", [None, "", "soon", "Wed, 32 Oct 2015 07:28:00 GMT", "10 seconds", "1,5"]
+    "header",
+    [None, "", "soon", "Wed, 32 Oct 2015 07:28:00 GMT", "10 seconds", "1,5", "inf", "nan"],
 )
 def test_retry_after_garbage_is_none(header: str | None) -> None:
     assert _retry_after_seconds(header) is None

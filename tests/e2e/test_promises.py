@@ -81,6 +81,11 @@ def kombo_error(code: str | None) -> dict[str, Any]:
             "response is not JSON",
         ),
         (
+            {"status": 200, "body": {"status": "success", "data": {"rows": []}}},
+            {"code": "SOURCE_BAD_RESPONSE", "httpStatus": 200},
+            "unexpected response shape (2 problems)",
+        ),
+        (
             {"status": 299, "body": "not json"},
             {"code": "SOURCE_BAD_RESPONSE", "httpStatus": 299},
             "response is not JSON",
