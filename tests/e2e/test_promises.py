@@ -241,3 +241,11 @@ async def test_a_query_that_does_not_validate_says_so_in_its_code(
     async with server.session.post(server.url + "/graphql", json={"query": query}) as response:
         body = await response.json()
     assert [error["extensions"] for error in body["errors"]] == [{"code": code}]
+
+
+async def test_source_and_sources_together_are_refused(server: GraphQLServer) -> None:
+    body = await server.post('{ users(source: "acme", sources: ["acme"]) { edges { cursor } } }')
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "INVALID_ARGUMENT"}
+    assert error["message"] == "pass either `source` or `sources`, not both"
