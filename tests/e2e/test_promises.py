@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -109,6 +110,28 @@ async def test_source_errors_carry_the_vendors_status_and_retry_after(
     status = extensions["httpStatus"]
     assert error["message"] == (
         f"source 'acme' (kombo) on GET /lms/users (HTTP {status}){code}: {detail}"
+    )
+
+
+async def test_a_vendor_that_refuses_connections_is_unavailable(
+    emulator: Emulator, tenant: KomboTenant
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on once this block ends
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/kombo/v1"
+    source = kombo_source("acme", emulator, tenant, max_attempts=1).model_copy(
+        update={"base_url": closed}
+    )
+    async with run_server([source]) as server:
+        body = await server.post(USERS, {"first": 3})
+    (error,) = body["errors"]
+    assert error["extensions"] == {
+        "code": "SOURCE_UNAVAILABLE",
+        "source": "acme",
+        "vendor": "kombo",
+    }
+    assert error["message"] == (
+        "source 'acme' (kombo) on GET /lms/users: connection failed (ClientConnectorError)"
     )
 
 

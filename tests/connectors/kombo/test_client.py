@@ -568,8 +568,12 @@ async def test_error_classification(
 
 
 async def test_rate_limit_then_success_is_retried(
-    kombo: KomboConnector, mock_http: StrictAioresponses, slept: list[float]
+    kombo: KomboConnector,
+    mock_http: StrictAioresponses,
+    slept: list[float],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level("INFO", "connectors._http")
     target = url("/lms/users", page_size="10")
     mock_http.get(target, status=429, payload=load_fixture("kombo", "error-rate-limit"), repeat=2)
     mock_http.get(target, payload=users_page(SARAH))
@@ -577,6 +581,14 @@ async def test_rate_limit_then_success_is_retried(
     assert [user.id for user in page.items] == [SARAH]
     assert len(mock_http.calls) == 3
     assert slept == [0, 0]  # the fixture's policy: base_delay=max_delay=0
+    # each retry is logged with the failure it answers
+    logged = [record.getMessage() for record in caplog.records]
+    assert [line.partition(": ")[2] for line in logged] == [
+        f"rate limited; retrying in 0.00s (attempt {n})" for n in (1, 2)
+    ]
+    assert all(
+        line.startswith(f"source {KOMBO_SOURCE!r} (kombo) on GET /lms/users") for line in logged
+    )
 
 
 async def test_short_retry_after_is_waited_for_then_retried(
