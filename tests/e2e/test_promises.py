@@ -77,6 +77,11 @@ def kombo_error(code: str | None) -> dict[str, Any]:
             "request rejected",
         ),
         (
+            {"status": 200, "body": "<html>oops</html>"},
+            {"code": "SOURCE_BAD_RESPONSE", "httpStatus": 200},
+            "response is not JSON",
+        ),
+        (
             {"status": 201, "body": "<html>made</html>"},
             {"code": "SOURCE_BAD_RESPONSE", "httpStatus": 201},
             "response is not JSON",
@@ -133,6 +138,23 @@ async def test_a_vendor_that_refuses_connections_is_unavailable(
     assert error["message"] == (
         "source 'acme' (kombo) on GET /lms/users: connection failed (ClientConnectorError)"
     )
+
+
+async def test_proxies_set_in_the_environment_are_not_used(
+    emulator: Emulator, tenant: KomboTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vendors are called directly: a proxy in the environment would see credentials."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, nowhere)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with run_server([kombo_source("acme", emulator, tenant, max_attempts=1)]) as server:
+        emulator.clear_requests()
+        assert len((await server.data(USERS, {"first": 3}))["users"]["edges"]) == 3
+    assert emulator.count("kombo", "/lms/users") == 1
 
 
 async def test_an_unexpected_exception_is_masked_and_logged(
