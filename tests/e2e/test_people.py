@@ -71,3 +71,48 @@ async def test_a_persons_progressions_are_every_accounts_progressions(
         source for source, _ in accounts if want[source]
     ]
     assert person["progressions"]["totalCount"] == sum(len(rows) for rows in want.values())
+
+
+def shared_person(emulator: Emulator) -> tuple[str, list[tuple[str, Any]]]:
+    """An email with accounts in Kombo, Absorb and at least one more source."""
+    return next(
+        (email, accounts)
+        for email, accounts in sorted(accounts_by_email(emulator).items())
+        if {DEMO_SOURCES["kombo"], DEMO_SOURCES["absorb"]} <= {s for s, _ in accounts}
+        and len(accounts) >= 3
+    )
+
+
+async def test_a_person_in_the_selected_sources_only(
+    federated: GraphQLServer, everywhere: Emulator
+) -> None:
+    email, _ = shared_person(everywhere)
+    chosen = [DEMO_SOURCES["absorb"], DEMO_SOURCES["kombo"]]
+    data = await federated.data(
+        "query($email: String!, $sources: [String!]) { person(email: $email, sources: $sources) "
+        "{ sources progressions(first: 250) { edges { node { source } } } } }",
+        {"email": email, "sources": chosen},
+    )
+    person = data["person"]
+    assert person["sources"] == [DEMO_SOURCES["kombo"], DEMO_SOURCES["absorb"]]
+    assert {edge["node"]["source"] for edge in person["progressions"]["edges"]} <= set(chosen)
+
+
+async def test_a_failing_source_is_reported_where_it_failed(
+    federated: GraphQLServer, everywhere: Emulator
+) -> None:
+    email, _ = shared_person(everywhere)
+    everywhere.inject_fault("absorb", "/users", status=503, times=None)
+    everywhere.inject_fault("kombo", "/lms/course-progressions", status=503, times=None)
+    body = await federated.post(PERSON, {"email": email})
+    person = body["data"]["person"]
+    assert DEMO_SOURCES["absorb"] not in person["sources"]
+    assert DEMO_SOURCES["kombo"] in person["sources"]
+    served = {edge["node"]["source"] for edge in person["progressions"]["edges"]}
+    assert DEMO_SOURCES["kombo"] not in served
+    assert served, "the other accounts' progressions still come"
+    failures = {(error["extensions"]["source"], tuple(error["path"])) for error in body["errors"]}
+    assert failures == {
+        (DEMO_SOURCES["absorb"], ("person",)),
+        (DEMO_SOURCES["kombo"], ("person", "progressions")),
+    }

@@ -28,6 +28,7 @@ def test_emails_are_compared_trimmed_and_lower_cased(raw: str, email: str) -> No
         "ann",
         "@acme.com",
         "ann@",
+        "@ann@acme.com",
         "ann lee@acme.com",
         "x" * (MAX_EMAIL_LENGTH - 3) + "@a.b",  # one over RFC 5321's 254
     ],
