@@ -294,3 +294,20 @@ async def test_source_and_sources_together_are_refused(server: GraphQLServer) ->
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "INVALID_ARGUMENT"}
     assert error["message"] == "pass either `source` or `sources`, not both"
+
+
+async def test_a_nested_source_error_keeps_its_message_and_location(
+    emulator: Emulator, tenant: KomboTenant
+) -> None:
+    query = "{ users(first: 2) { edges { node {\n  progressions { totalCount } } } } }"
+    async with run_server([kombo_source("acme", emulator, tenant, max_attempts=1)]) as server:
+        emulator.inject_fault("kombo", "/lms/course-progressions", status=503, times=None)
+        body = await server.post(query)
+    assert [edge["node"] for edge in body["data"]["users"]["edges"]] == [{"progressions": None}] * 2
+    for index, error in enumerate(body["errors"]):
+        assert error["message"] == (
+            "source 'acme' (kombo) on GET /lms/course-progressions (HTTP 503) "
+            "[PLATFORM.UNKNOWN_ERROR]: vendor failed"
+        )
+        assert error["locations"] == [{"line": 2, "column": 3}]
+        assert error["path"] == ["users", "edges", index, "node", "progressions"]
