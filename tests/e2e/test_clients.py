@@ -18,7 +18,7 @@ from graph.cli import main
 from graph.clients import key_sha256
 from graph.config import ClientSettings, GraphiQLSettings, ServerSettings
 from graph.graphiql import pinned_assets
-from tests.harness import DEMO_SOURCES, GraphQLServer, demo_sources, run_server
+from tests.harness import CACHES, DEMO_SOURCES, GraphQLServer, demo_sources, run_server
 
 KOMBO, ABSORB = DEMO_SOURCES["kombo"], DEMO_SOURCES["absorb"]
 ADMIN_KEY, KOMBO_KEY = "admin-key-for-tests", "kombo-only-key-for-tests"
@@ -31,7 +31,9 @@ USERS = "{ users(first: 250) { edges { node { id source email } } } }"
 
 @pytest.fixture
 async def guarded(everywhere: Emulator) -> AsyncIterator[GraphQLServer]:
-    async with run_server(demo_sources(everywhere, max_attempts=1), clients=CLIENTS) as running:
+    # The memory cache on purpose: one test checks a scoped client reads the admin's entries.
+    sources = demo_sources(everywhere, max_attempts=1)
+    async with run_server(sources, CACHES["memory"], clients=CLIENTS) as running:
         yield running
 
 
