@@ -51,7 +51,10 @@ def test_a_cursor_whose_position_was_edited_is_refused() -> None:
     assert str(caught.value) == MODIFIED
 
 
-@pytest.mark.parametrize("cursor", ["", "xyz", "e30", cursor_of(b"no mac here"), "%%%"])
+@pytest.mark.parametrize(
+    "cursor",
+    ["", "a", "xyz", "e30", "%%%", cursor_of(b"no mac here"), cursor_of(b'{"s":1}.\xff\xfe')],
+)
 def test_garbage_is_refused_as_malformed(cursor: str) -> None:
     with pytest.raises(InvalidCursorError) as caught:
         decode_cursor(cursor, "scope")
