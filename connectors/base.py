@@ -28,7 +28,8 @@ T_co = TypeVar("T_co", bound=Record, covariant=True)
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
-    """Filters of a top-level list, in vendor-neutral terms."""
+    """Filters of a top-level list, in vendor-neutral terms; ``updated_after`` is aware
+    (the resolvers pass UTC), and a naive one is read as UTC."""
 
     updated_after: datetime | None = None
     include_deleted: bool = False

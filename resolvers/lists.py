@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import Connector, ListQuery, Page
@@ -30,6 +30,26 @@ class ListFilters:
         if self.source is not None and self.sources is not None:
             raise InvalidArgumentError("pass either `source` or `sources`, not both")
         return [self.source] if self.source is not None else self.sources
+
+    def since(self) -> datetime | None:
+        """``updated_after`` as an aware UTC instant, the one form every connector gets.
+
+        Read as UTC when it has no offset (the vendors' own convention, and the only
+        zone the server knows); refused when it has no UTC spelling (year 1 at +14:00),
+        which would otherwise fail inside a connector as an internal error.
+        """
+        moment = self.updated_after
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise InvalidArgumentError(
+                f"`updatedAfter` {moment.isoformat()} is outside the dates UTC can express "
+                "(years 1 to 9999)"
+            ) from None
 
 
 def _lister(
@@ -75,7 +95,7 @@ async def list_records(
 ) -> Slice[Sourced[Record]]:
     """One page of a top-level list; failing sources are reported, the rest served."""
     connectors = context.sources.select(filters.selected())
-    query = ListQuery(updated_after=filters.updated_after, include_deleted=filters.include_deleted)
+    query = ListQuery(updated_after=filters.since(), include_deleted=filters.include_deleted)
     scope = scope_of(
         entity,
         [c.name for c in connectors],

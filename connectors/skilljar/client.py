@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -110,6 +111,8 @@ def _filtered(records: list[RecordT], query: ListQuery) -> list[RecordT]:
     since = query.updated_after
     if since is None:
         return records
+    if since.tzinfo is None:  # naive means UTC, as for the other vendors
+        since = since.replace(tzinfo=UTC)
     return [r for r in records if r.updated_at is not None and r.updated_at > since]
 
 

@@ -178,13 +178,16 @@ async def test_a_token_of_another_list_is_refused_without_a_call(
     assert mock_http.calls == []
 
 
+JUNE = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+# A naive moment is UTC, as the other connectors read it.
+@pytest.mark.parametrize("since", [JUNE, JUNE.replace(tzinfo=None)])
 async def test_updated_after_is_applied_after_reading_and_drops_the_count(
-    skilljar: SkilljarConnector, mock_http: StrictAioresponses
+    skilljar: SkilljarConnector, mock_http: StrictAioresponses, since: datetime
 ) -> None:
     mock_http.get(url("/v1/users", page_size="2"), payload=load_fixture("skilljar", "users"))
-    page = await skilljar.list_users(
-        ListQuery(updated_after=datetime(2025, 6, 1, tzinfo=UTC)), None, 2
-    )
+    page = await skilljar.list_users(ListQuery(updated_after=since), None, 2)
     assert [u.id for u in page.items] == [ANN]  # Bo's latest activity is older
     assert page.total_count is None
     assert page.next_token is not None  # the list goes on: filtering is no end
