@@ -119,6 +119,23 @@ def bad_record_errors(notices: Sequence[BadRecords]) -> list[GraphQLError]:
     ]
 
 
+def _relocate(error: GraphQLError) -> None:
+    """Locates ``error`` at its field nodes in the request's document, in place.
+
+    graphql-core's ``located_error`` duck-types the exception a resolver raised: a
+    ``source`` attribute is taken for the document and ``positions`` for offsets in it.
+    A :class:`ConnectorError`'s ``source`` is the source's name, so its error was located
+    in a one-line "document" holding that name (line 1, the field's offset as column).
+    No exception of ours carries the document, so the field nodes are the truth.
+    """
+    located = [node.loc for node in error.nodes or () if node.loc is not None]
+    if not located:
+        return
+    error.source = located[0].source
+    error.positions = [loc.start for loc in located]
+    error.locations = [loc.source.get_location(loc.start) for loc in located]
+
+
 def _shape(error: GraphQLError) -> None:
     """Gives ``error`` its code and client-safe message, in place.
 
@@ -126,6 +143,8 @@ def _shape(error: GraphQLError) -> None:
     locations, which costs a scan of the document per error.
     """
     original = error.original_error
+    if original is not None and not isinstance(original, GraphQLError):
+        _relocate(error)
     if original is None:
         if not (error.extensions or {}).get("code"):
             parse_failed = isinstance(error, GraphQLSyntaxError)

@@ -319,11 +319,6 @@ async def test_a_nested_source_error_keeps_its_message_and_path(
         assert len(error["locations"]) == 1
 
 
-@pytest.mark.xfail(
-    reason="a nested source error is located as if the document had no line breaks "
-    "(line 1, column 38 here): found by this test, not yet fixed",
-    strict=True,
-)
 async def test_a_nested_source_error_is_located_at_its_field(
     emulator: Emulator, tenant: KomboTenant
 ) -> None:
