@@ -193,6 +193,10 @@ def test_course_has_no_listed_versions_and_any_version_reads_as_it() -> None:
         "Workplace Safety Basics",
         "Hazards, reporting and first aid.",
     )
+    assert (safety.created_at, safety.updated_at) == (
+        datetime(2021, 5, 1, tzinfo=UTC),
+        datetime(2024, 1, 20, 10, tzinfo=UTC),
+    )
     assert safety.revisions == ()
     assert safety.revisions_listed is False
     revision = safety.revision("9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01")
