@@ -228,6 +228,18 @@ def test_course_without_revisions_has_no_description() -> None:
     assert bare.provider is not None
 
 
+def test_provider_without_remote_id_has_no_remote_data() -> None:
+    page = with_field(
+        select(load_fixture("kombo", "courses"), PRIVACY_COURSE_ID),
+        "data.results.*.provider.remote_id",
+        None,
+    )
+    (privacy,) = courses(page)
+    assert privacy.provider is not None
+    assert privacy.provider.name is not None
+    assert privacy.provider.remote_data is None
+
+
 def test_remote_data_keeps_kombo_remote_id_custom_fields_and_raw_data() -> None:
     privacy = course(PRIVACY_COURSE_ID)
     assert privacy.remote_data == {
