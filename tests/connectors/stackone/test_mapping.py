@@ -206,6 +206,7 @@ def test_skills_map_with_their_flags() -> None:
         ("P1DT2H", 93600),
         ("P2D", 172800),
         ("PT1.9S", 1),
+        ("PT1M30,5S", 90),  # ISO 8601 allows a decimal comma
         ("PT36H", 129600),
         ("pt1h", 3600),
         ("PT", None),
@@ -228,6 +229,12 @@ def test_progression_key_round_trips() -> None:
     key = progression_key(JOHN, SOFTWARE)
     assert key == f"{JOHN}:{SOFTWARE}"
     assert split_progression_key(key) == (JOHN, SOFTWARE)
+
+
+def test_progression_key_splits_at_the_first_separator() -> None:
+    # The user ID comes first and has no separator; the learning object ID is kept whole.
+    key = progression_key(JOHN, "course:v2")
+    assert split_progression_key(key) == (JOHN, "course:v2")
 
 
 @pytest.mark.parametrize("key", ["no-separator", ":course", "user:", ""])
@@ -258,6 +265,13 @@ def test_pair_records_fill_the_owner() -> None:
     assert pair_records(records, []) == []  # no user anywhere: no key
 
 
+def test_a_record_that_cannot_be_keyed_does_not_end_the_list() -> None:
+    unkeyed = assignment(id="unkeyed", user_id=None)
+    keyed = assignment(id="keyed", learning_object_id=PRIVACY)
+    (pair,) = pair_records([unkeyed, keyed], [])
+    assert (pair.learning_object_id, pair.assignment) == (PRIVACY, keyed)
+
+
 def test_a_learning_record_without_a_learning_object_is_skipped_and_counted() -> None:
     page = {
         "data": [
@@ -279,6 +293,27 @@ def test_newest_record_of_a_kind_wins() -> None:
     late = completion(id="late", completed_at="2024-04-01T00:00:00Z")
     (pair,) = pair_records([new, old], [early, late])
     assert (pair.assignment, pair.completion) == (new, late)
+
+
+def test_completions_are_ordered_by_completion_not_by_edit() -> None:
+    # The earlier completion was edited last; the later completion still wins.
+    early = completion(
+        id="early", completed_at="2024-03-01T00:00:00Z", updated_at="2024-05-01T00:00:00Z"
+    )
+    late = completion(
+        id="late", completed_at="2024-04-01T00:00:00Z", updated_at="2024-04-01T00:00:00Z"
+    )
+    (pair,) = pair_records([], [late, early])
+    assert pair.completion == late
+
+
+def test_of_records_equally_new_the_later_listed_wins() -> None:
+    first = assignment(id="first", updated_at="2024-01-01T00:00:00Z")
+    second = assignment(id="second", updated_at="2024-01-01T00:00:00Z")
+    first_done = completion(id="first-done", completed_at="2024-03-01T00:00:00Z")
+    second_done = completion(id="second-done", completed_at="2024-03-01T00:00:00Z")
+    (pair,) = pair_records([first, second], [first_done, second_done])
+    assert (pair.assignment, pair.completion) == (second, second_done)
 
 
 def pair_of(assignment_id: str | None, completion_id: str | None) -> LearningPair:
@@ -352,6 +387,14 @@ def test_completed_assignment_alone_uses_its_own_result_and_date() -> None:
     progression = map_progression(only, FORKLIFT)
     assert progression.status is ProgressionStatus.COMPLETED
     assert progression.result is ProgressionResult.FAIL
+    assert progression.completed_at == datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_completion_without_a_date_takes_the_assignments() -> None:
+    done = assignment(completed_at="2024-03-01T12:00:00Z")
+    pair = LearningPair(JOHN, SOFTWARE, done, completion())
+    progression = map_progression(pair, SOFTWARE)
+    assert progression.status is ProgressionStatus.COMPLETED
     assert progression.completed_at == datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
