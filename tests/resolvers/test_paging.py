@@ -14,6 +14,7 @@ from resolvers.cursors import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, s
 from resolvers.errors import InvalidArgumentError, InvalidCursorError
 from resolvers.paging import (
     MAX_BACKWARD_SCAN,
+    MAX_PAGES_PER_READ,
     ConnectionArgs,
     SourceList,
     merged_slice,
@@ -358,3 +359,186 @@ async def test_random_combinations_follow_the_relay_algorithm(sizes: tuple[int, 
         )
         got = [item for _, item in memory.edges]
         assert (got, memory.has_next_page, memory.has_previous_page) == expected
+
+
+def test_an_in_memory_cursor_one_past_the_end_is_refused() -> None:
+    items = list(range(10))
+    with pytest.raises(InvalidCursorError) as caught:
+        slice_list(items, ConnectionArgs(first=1, after=encode_cursor("s", 10)), "s")
+    assert str(caught.value) == "cursor points outside this list"
+
+
+def test_verify_refuses_another_lists_cursor_in_either_argument() -> None:
+    ours, theirs = encode_cursor("s", 0), encode_cursor("other", 0)
+    ConnectionArgs(first=1, after=ours, before=ours).verify("s")
+    ConnectionArgs(first=1).verify("s")
+    for argument in ("after", "before"):
+        with pytest.raises(InvalidCursorError, match="different list"):
+            ConnectionArgs(first=1, **{argument: theirs}).verify("s")
+
+
+def _state(**changes: object) -> dict[str, object]:
+    """A merged cursor's position over one source `a`, one item served, with ``changes``."""
+    state: dict[str, object] = {
+        "pos": {"a": ["1", 25, 0]},
+        "size": 25,
+        "turn": 0,
+        "tot": {"a": None},
+        "n": {"a": 1},
+        "last": "a",
+    }
+    state.update(changes)
+    return state
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"n": {"b": 1}}, "cursor names other sources than this list"),
+        ({"size": 0}, "cursor is malformed"),
+        ({"size": 251}, "cursor is malformed"),
+        ({"n": {"a": -1}, "last": None}, "cursor is malformed"),
+        ({"n": {"a": 0}}, "cursor is malformed"),
+        ({"last": "b"}, "cursor is malformed"),
+        ({"pos": {"a": [5, 25, 0]}}, "cursor is malformed"),
+        ({"pos": {"a": ["1", 0, 0]}}, "cursor is malformed"),
+        ({"pos": {"a": ["1", 25, -1]}}, "cursor is malformed"),
+        ({"turn": "x"}, "cursor is malformed"),
+    ],
+)
+async def test_a_tampered_merged_cursor_is_refused_with_a_clear_message(
+    changes: dict[str, object], message: str
+) -> None:
+    vendor = FakeVendor("a", 10)
+    cursor = encode_cursor("s", _state(**changes))
+    with pytest.raises(InvalidCursorError) as caught:
+        await merged_slice([vendor.as_list()], ConnectionArgs(first=1, after=cursor), "s")
+    assert str(caught.value) == message
+    assert vendor.calls == []
+
+
+async def test_the_smallest_sizes_and_a_cursor_without_totals_are_accepted() -> None:
+    vendor = FakeVendor("a", 10, counts=True)
+    state = _state(size=1, pos={"a": ["1", 1, 0]})
+    del state["tot"]
+    page = await merged_slice(
+        [vendor.as_list()], ConnectionArgs(first=2, after=encode_cursor("s", state)), "s"
+    )
+    assert [i.record.id for _, i in page.edges] == ["a-1", "a-2"]
+    assert vendor.calls == [("1", 1), ("2", 1)]
+
+
+async def test_a_failure_carries_the_vendors_error() -> None:
+    vendor = FakeVendor("a", 3)
+    vendor.broken = True
+    page = await merged_slice([vendor.as_list()], ConnectionArgs(first=1), "s")
+    assert [(f.source, str(f.error)) for f in page.failures] == [("a", "source 'a' (fake): down")]
+    assert isinstance(page.failures[0].error, VendorUnavailable)
+
+
+class EmptyPages(FakeVendor):
+    """A vendor that answers `empty` empty pages, each with a fresh token, before its items."""
+
+    def __init__(self, name: str, size: int, empty: int) -> None:
+        super().__init__(name, size)
+        self.empty = empty
+
+    async def fetch(self, token: str | None, size: int) -> Page[Skill]:
+        served = len(self.calls)
+        if served < self.empty:
+            self.calls.append((token, size))
+            return Page([], f"empty-{served + 1}", None)
+        return await super().fetch(None if token and token.startswith("empty") else token, size)
+
+
+async def test_one_read_follows_at_most_max_pages_per_read_empty_pages() -> None:
+    vendor = EmptyPages("a", 0, empty=10**6)
+    page = await merged_slice([vendor.as_list()], ConnectionArgs(first=1), "s")
+    assert (page.edges, page.has_next_page) == ([], True)
+    assert len(vendor.calls) == MAX_PAGES_PER_READ
+    backward = await merged_slice([vendor.as_list()], ConnectionArgs(last=1), "s")
+    assert (backward.edges, backward.failures) == ([], [])
+
+
+async def test_a_backward_scan_goes_on_past_empty_pages_when_another_source_failed() -> None:
+    good, bad = EmptyPages("good", 3, empty=MAX_PAGES_PER_READ + 5), FakeVendor("bad", 3)
+    bad.broken = True
+    page = await merged_slice([good.as_list(), bad.as_list()], ConnectionArgs(last=2), "s")
+    assert [i.record.id for _, i in page.edges] == ["good-1", "good-2"]
+    assert [f.source for f in page.failures] == ["bad"]
+
+
+async def test_a_backward_scan_of_exactly_its_bound_is_served() -> None:
+    vendor = FakeVendor("a", MAX_BACKWARD_SCAN)
+    page = await merged_slice([vendor.as_list()], ConnectionArgs(last=2), "s")
+    assert [i.record.id for _, i in page.edges] == [
+        f"a-{MAX_BACKWARD_SCAN - 2}",
+        f"a-{MAX_BACKWARD_SCAN - 1}",
+    ]
+    vendor.items.append(Skill(id="one-more"))
+    with pytest.raises(InvalidArgumentError) as caught:
+        await merged_slice([vendor.as_list()], ConnectionArgs(last=2), "s")
+    assert str(caught.value) == (
+        f"`last`/`before` would scan more than {MAX_BACKWARD_SCAN} items of this list; "
+        "page forwards with `first`/`after` instead"
+    )
+
+
+def test_bad_arguments_say_which_argument_and_why() -> None:
+    with pytest.raises(InvalidArgumentError) as negative:
+        ConnectionArgs(last=-1)
+    assert str(negative.value) == "`last` must not be negative"
+    with pytest.raises(InvalidArgumentError) as big:
+        ConnectionArgs(first=251)
+    assert str(big.value) == "`first` must be at most 250, got 251"
+    with pytest.raises(InvalidCursorError, match=r"^`before` is"):
+        ConnectionArgs(last=1, before="x" * (MAX_CURSOR_LENGTH + 1))
+
+
+async def test_each_edge_names_its_source() -> None:
+    a, b = FakeVendor("a", 2), FakeVendor("b", 2)
+    page = await merged_slice([a.as_list(), b.as_list()], ConnectionArgs(first=4), "s")
+    assert [(i.source, i.record.id) for _, i in page.edges] == [
+        ("a", "a-0"),
+        ("b", "b-0"),
+        ("a", "a-1"),
+        ("b", "b-1"),
+    ]
+
+
+async def test_no_sources_is_an_empty_counted_page() -> None:
+    page = await merged_slice([], ConnectionArgs(first=3), "s")
+    assert (page.edges, page.has_next_page, page.has_previous_page, page.total_count) == (
+        [],
+        False,
+        False,
+        0,
+    )
+
+
+async def test_the_vendor_page_size_follows_a_first_above_the_minimum() -> None:
+    vendor = FakeVendor("a", 100)
+    await merged_slice([vendor.as_list()], ConnectionArgs(first=30), "s")
+    assert vendor.calls == [(None, 30)]
+
+
+async def test_first_and_last_read_no_item_past_the_one_that_tells_about_the_previous_page() -> (
+    None
+):
+    vendor = FakeVendor("a", 30)
+    start = await merged_slice([vendor.as_list()], ConnectionArgs(first=23), "s")
+    vendor.calls.clear()
+    page = await merged_slice(
+        [vendor.as_list()], ConnectionArgs(first=1, last=1, after=start.edges[-1][0]), "s"
+    )
+    assert [i.record.id for _, i in page.edges] == ["a-23"]
+    assert (page.has_next_page, page.has_previous_page) == (True, True)
+    assert vendor.calls == [(None, 25)]  # a-23 and a-24 end the first vendor page: no call for a-25
+
+
+@pytest.mark.parametrize("first", [0, 2])
+async def test_a_page_without_failures_has_no_resume_cursor(first: int) -> None:
+    vendor = FakeVendor("a", 5)
+    page = await merged_slice([vendor.as_list()], ConnectionArgs(first=first), "s")
+    assert page.has_next_page
+    assert page.resume_cursor is None
