@@ -59,7 +59,7 @@ def test_the_registry_keeps_configuration_order_and_unique_names() -> None:
     assert registry.select(["c", "b"]) == [b, c]
     assert registry.scoped(None) is registry
     assert registry.scoped(["c", "a"]).names == ["a", "c"]
-    with pytest.raises(ValueError, match="source names must be unique"):
+    with pytest.raises(ValueError, match=r"^source names must be unique$"):
         SourceRegistry([a, kombo("a")])
 
 
