@@ -108,3 +108,43 @@ async def test_providers_are_found_on_courses_and_those_courses_are_primed(
     assert [r.path for r in emulator.requests] == ["/lms/courses"]  # the last page ends it
     with pytest.raises(InvalidIdError):
         await find_providers(context, [("other", "p")])
+
+
+async def test_providers_are_looked_for_on_later_course_pages_and_deleted_courses() -> None:
+    world = generate_world(seed=3, users=2, courses=400, skills=1, providers=400)
+    tenant = KomboTenant("pages-key", "pages:1", world)
+    async with Emulator([tenant]) as emulator:
+        registry = SourceRegistry([kombo("acme", emulator.kombo_base_url, tenant)])
+        await registry.open()
+        try:
+            connector = registry.get("acme")
+            everything = ListQuery(include_deleted=True)
+            first = await connector.list_courses(everything, None, 250)
+            assert first.next_token is not None
+            second = await connector.list_courses(everything, first.next_token, 250)
+            on_first = {c.provider.id for c in first.items if c.provider is not None}
+            later = {c.provider.id: c.provider for c in second.items if c.provider is not None}
+            only_later = sorted(set(later) - on_first)
+            assert only_later, "the world must have a provider only on the second page"
+            live = await connector.list_courses(ListQuery(), None, 250)
+            live_later = await connector.list_courses(ListQuery(), live.next_token, 250)
+            live_ids = {
+                c.provider.id for c in [*live.items, *live_later.items] if c.provider is not None
+            }
+            context = Context(registry)
+            emulator.clear_requests()
+            found = await find_providers(context, [("acme", p) for p in only_later])
+            assert found == {("acme", p): later[p] for p in only_later}
+            assert len(emulator.requests) == 2
+            emulator.clear_requests()
+            assert list(await find_providers(context, [("acme", sorted(on_first)[0])])) == [
+                ("acme", sorted(on_first)[0])
+            ]
+            assert len(emulator.requests) == 1  # all found on the first page: no more read
+            deleted_only = sorted((set(later) | on_first) - live_ids)
+            assert deleted_only, "the world must have a provider only on deleted courses"
+            assert set(await find_providers(context, [("acme", p) for p in deleted_only])) == {
+                ("acme", p) for p in deleted_only
+            }
+        finally:
+            await registry.close()
