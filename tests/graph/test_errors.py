@@ -6,11 +6,16 @@ import random
 
 import pytest
 from graphql import Source
+from pydantic import SecretStr
+from strawberry.relay import to_base64
 
+from connectors._http import RetryPolicy
+from connectors.kombo import KomboConnector
 from graph.config import LimitsSettings
 from graph.errors import IndexedSource
 from graph.schema import build_schema
 from resolvers.context import Context
+from resolvers.ids import join_node_id
 from resolvers.sources import SourceRegistry
 
 
@@ -49,3 +54,27 @@ async def test_past_the_cap_one_summary_error() -> None:
     summary = errors[-1]
     assert summary["extensions"] == {"code": "TOO_MANY_ERRORS", "leftOut": 2}
     assert "2 more errors" in str(summary["message"])
+
+
+async def test_a_failing_sources_error_is_located_at_its_field() -> None:
+    # A refused connection on the discard port: the vendor call fails at once.
+    connector = KomboConnector(
+        name="acme",
+        base_url="http://127.0.0.1:9",
+        api_key=SecretStr("key"),
+        integration_id="x:1",
+        retry=RetryPolicy(max_attempts=1),
+    )
+    registry = SourceRegistry([connector])
+    await registry.open()
+    try:
+        node_id = to_base64("Course", join_node_id("acme", "c1"))
+        schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
+        query = f'{{\n  ok: __typename\n     x: node(id: "{node_id}") {{ id }}\n}}'
+        result = await schema.execute(query, context_value=Context(sources=registry))
+    finally:
+        await registry.close()
+    errors = [error.formatted for error in result.errors or []]
+    assert len(errors) == 1
+    assert errors[0]["locations"] == [{"line": 3, "column": 6}]
+    assert errors[0]["path"] == ["x"]
