@@ -78,3 +78,15 @@ async def test_a_failing_sources_error_is_located_at_its_field() -> None:
     assert len(errors) == 1
     assert errors[0]["locations"] == [{"line": 3, "column": 6}]
     assert errors[0]["path"] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [("{ __typename", "GRAPHQL_PARSE_FAILED"), ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED")],
+)
+async def test_a_request_that_does_not_parse_or_validate_gets_its_code(
+    query: str, code: str
+) -> None:
+    errors = await _execute(query)
+    assert [e["extensions"] for e in errors] == [{"code": code}]
+    assert errors[0]["locations"]
