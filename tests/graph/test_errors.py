@@ -11,8 +11,9 @@ from strawberry.relay import to_base64
 
 from connectors._http import RetryPolicy
 from connectors.kombo import KomboConnector
+from connectors.records import BadRecords
 from graph.config import LimitsSettings
-from graph.errors import IndexedSource
+from graph.errors import IndexedSource, bad_record_errors
 from graph.schema import build_schema
 from resolvers.context import Context
 from resolvers.ids import join_node_id
@@ -90,3 +91,23 @@ async def test_a_request_that_does_not_parse_or_validate_gets_its_code(
     errors = await _execute(query)
     assert [e["extensions"] for e in errors] == [{"code": code}]
     assert errors[0]["locations"]
+
+
+def test_bad_records_are_one_warning_per_vendor_page() -> None:
+    first = BadRecords("acme", "kombo", "/lms/users", 2, page="cursor=a")
+    again = BadRecords("acme", "kombo", "/lms/users", 2, page="cursor=a")
+    other = BadRecords("acme", "kombo", "/lms/users", 1, page="cursor=b")
+    errors = [error.formatted for error in bad_record_errors([first, again, other])]
+    assert errors == [
+        {
+            "message": notice.message,
+            "extensions": {
+                "code": "SOURCE_BAD_RECORD",
+                "source": "acme",
+                "vendor": "kombo",
+                "endpoint": "/lms/users",
+                "count": notice.count,
+            },
+        }
+        for notice in (first, other)
+    ]
