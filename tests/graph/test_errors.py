@@ -10,10 +10,11 @@ from pydantic import SecretStr
 from strawberry.relay import to_base64
 
 from connectors._http import RetryPolicy
+from connectors.errors import VendorRateLimited, VendorUnavailable
 from connectors.kombo import KomboConnector
 from connectors.records import BadRecords
 from graph.config import LimitsSettings
-from graph.errors import IndexedSource, bad_record_errors
+from graph.errors import IndexedSource, bad_record_errors, source_error_extensions
 from graph.schema import build_schema
 from resolvers.context import Context
 from resolvers.ids import join_node_id
@@ -111,3 +112,31 @@ def test_bad_records_are_one_warning_per_vendor_page() -> None:
         }
         for notice in (first, other)
     ]
+
+
+def test_a_source_errors_extensions_carry_only_what_is_known() -> None:
+    bare = VendorUnavailable("down", source="acme", vendor="kombo")
+    assert source_error_extensions(bare) == {
+        "code": bare.code,
+        "source": "acme",
+        "vendor": "kombo",
+    }
+    full = VendorRateLimited(
+        "slow down",
+        source="acme",
+        vendor="kombo",
+        status=429,
+        vendor_code="RATE",
+        retry_after=0.0,
+        breaker="open",
+    )
+    assert source_error_extensions(full) == {
+        "code": full.code,
+        "source": "acme",
+        "vendor": "kombo",
+        "httpStatus": 429,
+        "vendorCode": "RATE",
+        "retryAfterSeconds": 0.0,
+        "breaker": "open",
+    }
+    assert bare.code != full.code
