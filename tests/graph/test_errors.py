@@ -55,7 +55,10 @@ async def test_past_the_cap_one_summary_error() -> None:
     assert len(errors) == 11
     summary = errors[-1]
     assert summary["extensions"] == {"code": "TOO_MANY_ERRORS", "leftOut": 2}
-    assert "2 more errors" in str(summary["message"])
+    assert summary["message"] == (
+        "2 more errors were left out; a response carries at most 10 "
+        "(fix the first ones, or ask for less)"
+    )
 
 
 async def test_a_failing_sources_error_is_located_at_its_field() -> None:
@@ -140,3 +143,28 @@ def test_a_source_errors_extensions_carry_only_what_is_known() -> None:
         "breaker": "open",
     }
     assert bare.code != full.code
+
+
+async def test_a_failing_source_of_a_list_is_reported_next_to_the_data() -> None:
+    connector = KomboConnector(
+        name="acme",
+        base_url="http://127.0.0.1:9",
+        api_key=SecretStr("key"),
+        integration_id="x:1",
+        retry=RetryPolicy(max_attempts=1),
+    )
+    registry = SourceRegistry([connector])
+    await registry.open()
+    try:
+        schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
+        query = "{ list: courses(first: 2) { edges { node { id } } } }"
+        result = await schema.execute(query, context_value=Context(sources=registry))
+    finally:
+        await registry.close()
+    assert result.data == {"list": {"edges": []}}
+    errors = [error.formatted for error in result.errors or []]
+    assert [(e["path"], e["extensions"]["source"]) for e in errors] == [  # type: ignore[index]
+        (["list"], "acme")
+    ]
+    assert errors[0]["extensions"]["code"] == "SOURCE_UNAVAILABLE"  # type: ignore[index]
+    assert "acme" in str(errors[0]["message"])
