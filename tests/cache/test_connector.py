@@ -188,7 +188,11 @@ async def test_a_corrupt_entry_is_fetched_again_with_one_warning(
     found = await cached.fetch_users([u.id for u in users])
     assert {u.id: u.first_name for u in found.values()} == {u.id: u.first_name for u in users}
     assert asked_ids(emulator) == [{u.id for u in users}]
-    assert len(caplog.records) == 1
+    (warning,) = caplog.records
+    assert warning.getMessage() == (
+        "source 'acme': cache entries that cannot be read are fetched again"
+        f" (first: {garbage[0][0]})"
+    )
     await cached.fetch_users([u.id for u in users])
     assert len(asked_ids(emulator)) == 1  # the rewritten entries are good
 
@@ -260,3 +264,54 @@ async def test_emails_are_hashed_in_the_memory_stores_keys(
     for key in keys:
         for personal in (user.email, shouted, "nobody@example.com", "nobody", "example.com"):
             assert personal.lower() not in key.lower()
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        (EntityKind.COURSES, "/lms/courses"),
+        (EntityKind.SKILLS, "/lms/skills"),
+        (EntityKind.PROGRESSIONS, "/lms/course-progressions"),
+    ],
+)
+async def test_every_kind_is_paged_by_its_token_and_its_records_looked_up_by_id(
+    emulator: Emulator,
+    acme: KomboTenant,
+    store: MemoryStore,
+    clock: FakeClock,
+    kind: EntityKind,
+    path: str,
+) -> None:
+    cached = CachedConnector(kombo(emulator, acme), store, POLICY, clock=clock)
+    await cached.open()
+    lister = getattr(cached, f"list_{kind.value}")
+    first = await lister(ListQuery(), None, 2)
+    assert first.next_token is not None
+    second = await lister(ListQuery(), first.next_token, 2)
+    assert {r.id for r in first.items}.isdisjoint(r.id for r in second.items)
+    assert await lister(ListQuery(), first.next_token, 2) == second  # a hit
+    assert emulator.count(path=path) == 2
+    # A cold connector on another store asks the vendor for the records by ID.
+    cold = CachedConnector(kombo(emulator, acme), MemoryStore(max_entries=100), POLICY)
+    await cold.open()
+    fetch = getattr(cold, f"fetch_{kind.value}")
+    records = {r.id: r for r in second.items}
+    assert await fetch(list(records)) == records
+    assert emulator.count(path=path) == 3
+    assert await fetch(list(records)) == records
+    assert emulator.count(path=path) == 3
+    await cold.close()
+    await cached.close()
+
+
+async def test_progressions_of_courses_are_grouped_and_cached(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant
+) -> None:
+    course_ids = [course.id for course in acme.world.courses[:3]]
+    direct = await cached.inner.fetch_progressions_of_courses(course_ids)
+    emulator.clear_requests()
+    groups = await cached.fetch_progressions_of_courses(course_ids)
+    assert {k: list(v) for k, v in groups.items()} == {k: list(v) for k, v in direct.items()}
+    assert any(groups.values())
+    assert await cached.fetch_progressions_of_courses(course_ids) == groups
+    assert emulator.count(path="/lms/course-progressions") == 1

@@ -7,9 +7,10 @@ import logging
 import random
 
 import pytest
+from aiocache.lock import OptimisticLock, OptimisticLockError
 
 from resolvers.cache import BoundedMemoryCache, MemoryStore, RedisStore, create_store, redacted_url
-from resolvers.cache.stores import RETRY_AFTER_SECONDS
+from resolvers.cache.stores import _SCAN_BATCH, RETRY_AFTER_SECONDS
 from tests.cache.helpers import FakeClock, RedisServer, free_port
 
 
@@ -65,6 +66,26 @@ async def test_memory_keeps_entries_without_ttl_and_lists_keys_by_prefix() -> No
     assert store.backend._handlers == {}  # no expiry timer
 
 
+async def test_memory_clear_by_namespace_keeps_other_keys() -> None:
+    cache = BoundedMemoryCache(10)
+    await cache.multi_set([("a:1", b"1"), ("a:2", b"2"), ("b:1", b"3")], ttl=60)
+    assert await cache.clear(namespace="a:") is True
+    assert cache.lru_order() == ["b:1"]
+    assert await cache.clear() is True
+    assert len(cache) == 0
+    assert cache._handlers == {}
+
+
+async def test_memory_honours_aiocaches_optimistic_lock() -> None:
+    cache = BoundedMemoryCache(10)
+    await cache.set("k", b"v1")
+    async with OptimisticLock(cache, "k") as lock:
+        await cache.set("k", b"someone else")
+        with pytest.raises(OptimisticLockError):
+            await lock.cas(b"mine")
+    assert await cache.get("k") == b"someone else"
+
+
 def test_a_memory_store_needs_room_for_one_entry() -> None:
     with pytest.raises(ValueError, match="max_entries"):
         MemoryStore(max_entries=0)
@@ -116,7 +137,10 @@ async def test_an_unreachable_store_is_a_miss_with_one_warning(
         monotonic.advance(RETRY_AFTER_SECONDS)  # tried again each time, and failing again
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "ConnectionError" in warnings[0].getMessage()
+    assert warnings[0].getMessage() == (
+        f"cache {store.description} failed (ConnectionError);"
+        " reading from the sources until it answers again"
+    )
     assert "pw-in-url" not in caplog.text
     await store.close()
 
@@ -152,3 +176,18 @@ async def test_a_failing_store_is_left_alone_then_tried_again(
     assert "failed" in logged[0][1]
     assert logged[1][0] == logging.INFO
     assert "answers again" in logged[1][1]
+
+
+async def test_redis_clear_deletes_and_counts_more_keys_than_one_batch(
+    redis_server: RedisServer,
+) -> None:
+    client = redis_server.client()
+    client.mset({f"lms-graph:v1:s:{n}": b"x" for n in range(2 * _SCAN_BATCH + 1)})
+    client.set("lms-graph:documents:d", b"keep")
+    store = create_store("redis", redis_server.url)
+    try:
+        assert await store.clear("lms-graph:v1:") == 2 * _SCAN_BATCH + 1
+        assert client.keys("*") == [b"lms-graph:documents:d"]
+    finally:
+        await store.close()
+        client.close()
