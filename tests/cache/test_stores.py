@@ -8,6 +8,7 @@ import random
 
 import pytest
 from aiocache.lock import OptimisticLock, OptimisticLockError
+from redis.asyncio.connection import SSLConnection
 
 from resolvers.cache import BoundedMemoryCache, MemoryStore, RedisStore, create_store, redacted_url
 from resolvers.cache.stores import _SCAN_BATCH, RETRY_AFTER_SECONDS
@@ -86,9 +87,15 @@ async def test_memory_honours_aiocaches_optimistic_lock() -> None:
     assert await cache.get("k") == b"someone else"
 
 
-def test_a_memory_store_needs_room_for_one_entry() -> None:
-    with pytest.raises(ValueError, match="max_entries"):
+async def test_a_memory_store_needs_room_for_one_entry() -> None:
+    with pytest.raises(ValueError, match=r"^max_entries must be at least 1$"):
         MemoryStore(max_entries=0)
+    store = MemoryStore(max_entries=1)
+    await store.set_many([("a", b"1"), ("b", b"2")], ttl=60)
+    assert await store.get_many(["a", "b"]) == [None, b"2"]
+    assert store.description == "memory"
+    assert store.backend.timeout == 1.0
+    assert MemoryStore(max_entries=1, timeout=0.25).backend.timeout == 0.25
 
 
 async def test_redis_store_round_trips_bytes_with_a_ttl(redis_server: RedisServer) -> None:
@@ -121,8 +128,41 @@ def test_urls_lose_their_credentials_in_descriptions() -> None:
     store = RedisStore(url)
     assert "hunter2" not in store.description
     assert "admin" not in store.description
-    with pytest.raises(ValueError, match="redis://"):
-        RedisStore("redis://host/notadb")
+    assert redacted_url("redis://cache.internal/0") == "redis://cache.internal/0"
+    assert redacted_url("redis:///0") == "redis://?/0"
+    for bad in ("redis://host/notadb", "redis://host/X1", "http://host/0"):
+        with pytest.raises(ValueError, match=r"^cache url must look like redis://host:6379/0$"):
+            RedisStore(bad)
+
+
+def test_redis_urls_name_the_database_tls_and_timeouts() -> None:
+    default = RedisStore("redis://cache.internal").backend.client.connection_pool
+    assert default.connection_class is not SSLConnection
+    assert default.connection_kwargs["db"] == 0
+    assert default.connection_kwargs["port"] == 6379
+    assert default.connection_kwargs["socket_timeout"] == 1.0
+    tls = RedisStore("rediss://cache.internal:6380/3", timeout=0.5)
+    pool = tls.backend.client.connection_pool
+    assert pool.connection_class is SSLConnection
+    assert (pool.connection_kwargs["db"], pool.connection_kwargs["socket_timeout"]) == (3, 0.5)
+    assert tls.description == "rediss://cache.internal:6380/3"
+
+
+async def test_redis_store_logs_in_as_the_urls_acl_user(redis_server: RedisServer) -> None:
+    client = redis_server.client()
+    client.acl_setuser(
+        "cache-user", enabled=True, passwords=["+p@ss word"], keys=["*"], commands=["+@all"]
+    )
+    port = redis_server.port
+    store = RedisStore(f"redis://cache-user:p%40ss%20word@127.0.0.1:{port}/0")
+    try:
+        await store.set_many([("lms-graph:v1:k", b"v")], ttl=60)
+        assert await store.get_many(["lms-graph:v1:k"]) == [b"v"]
+        assert client.acl_log(count=1) == []
+    finally:
+        await store.close()
+        client.acl_deluser("cache-user")
+        client.close()
 
 
 async def test_an_unreachable_store_is_a_miss_with_one_warning(
