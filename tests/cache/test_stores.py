@@ -140,7 +140,12 @@ def test_redis_urls_name_the_database_tls_and_timeouts() -> None:
     assert default.connection_class is not SSLConnection
     assert default.connection_kwargs["db"] == 0
     assert default.connection_kwargs["port"] == 6379
+    assert default.connection_kwargs["host"] == "cache.internal"
     assert default.connection_kwargs["socket_timeout"] == 1.0
+    assert default.connection_kwargs["socket_connect_timeout"] == 1.0
+    local = RedisStore("redis:///2")
+    assert local.backend.timeout == 1.0
+    assert local.backend.client.connection_pool.connection_kwargs["host"] == "127.0.0.1"
     tls = RedisStore("rediss://cache.internal:6380/3", timeout=0.5)
     pool = tls.backend.client.connection_pool
     assert pool.connection_class is SSLConnection
