@@ -315,3 +315,18 @@ async def test_progressions_of_courses_are_grouped_and_cached(
     assert any(groups.values())
     assert await cached.fetch_progressions_of_courses(course_ids) == groups
     assert emulator.count(path="/lms/course-progressions") == 1
+
+
+async def test_group_keys_name_their_grouping_and_the_plain_id(
+    cached: CachedConnector, acme: KomboTenant, store: MemoryStore
+) -> None:
+    """The layout resolvers/cache/keys.py documents, which every process sharing a Redis
+    must agree on: only emails are hashed."""
+    user_id, course_id = acme.world.users[0].id, acme.world.courses[0].id
+    await cached.fetch_progressions_of_users([user_id])
+    await cached.fetch_progressions_of_courses([course_id])
+    groups = {key for key in store.backend.lru_order() if ":group:" in key}
+    assert groups == {
+        f"{cached.keys.prefix}group:progressions_of_user:{user_id}",
+        f"{cached.keys.prefix}group:progressions_of_course:{course_id}",
+    }
