@@ -330,3 +330,33 @@ async def test_group_keys_name_their_grouping_and_the_plain_id(
         f"{cached.keys.prefix}group:progressions_of_user:{user_id}",
         f"{cached.keys.prefix}group:progressions_of_course:{course_id}",
     }
+
+
+async def test_a_user_without_progressions_gets_an_empty_cached_group(
+    cached: CachedConnector, emulator: Emulator
+) -> None:
+    assert await cached.fetch_progressions_of_users(["no-such-user"]) == {"no-such-user": ()}
+    assert await cached.fetch_progressions_of_users(["no-such-user"]) == {"no-such-user": ()}
+    assert emulator.count(path="/lms/course-progressions") == 1
+
+
+async def test_a_list_ttl_of_zero_never_reads_or_serves_groups_from_the_store(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore
+) -> None:
+    user_id = acme.world.users[0].id
+    warm = CachedConnector(kombo(emulator, acme), store, POLICY)
+    uncached = CachedConnector(
+        kombo(emulator, acme), store, CachePolicy(ttl_seconds=60, list_ttl_seconds=0)
+    )
+    for connector in (warm, uncached):
+        await connector.open()
+    groups = await warm.fetch_progressions_of_users([user_id])
+    assert await uncached.fetch_progressions_of_users([user_id]) == groups
+    assert emulator.count(path="/lms/course-progressions") == 2
+    assert (uncached.stats.hits, uncached.stats.misses) == (0, 1)
+    # Not cached means not served stale either, though warm's entry is in the window.
+    emulator.inject_fault("kombo", "/lms/course-progressions", status=400)
+    with pytest.raises(VendorRejectedRequest):
+        await uncached.fetch_progressions_of_users([user_id])
+    for connector in (warm, uncached):
+        await connector.close()
