@@ -360,3 +360,21 @@ async def test_a_list_ttl_of_zero_never_reads_or_serves_groups_from_the_store(
         await uncached.fetch_progressions_of_users([user_id])
     for connector in (warm, uncached):
         await connector.close()
+
+
+async def test_a_ttl_of_one_second_still_caches_every_shape(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore, clock: FakeClock
+) -> None:
+    policy = CachePolicy(ttl_seconds=1, list_ttl_seconds=1, stale_if_error_seconds=0)
+    cached = CachedConnector(kombo(emulator, acme), store, policy, clock=clock)
+    await cached.open()
+    user_id = acme.world.users[0].id
+    for _ in range(2):
+        await cached.fetch_users([user_id])
+        await cached.list_users(ListQuery(), None, 3)
+        await cached.fetch_progressions_of_users([user_id])
+    assert (cached.stats.hits, cached.stats.misses) == (3, 3)
+    clock.advance(1)
+    await cached.fetch_progressions_of_users([user_id])
+    assert cached.stats.misses == 4
+    await cached.close()
