@@ -365,16 +365,41 @@ async def test_a_list_ttl_of_zero_never_reads_or_serves_groups_from_the_store(
 async def test_a_ttl_of_one_second_still_caches_every_shape(
     emulator: Emulator, acme: KomboTenant, store: MemoryStore, clock: FakeClock
 ) -> None:
-    policy = CachePolicy(ttl_seconds=1, list_ttl_seconds=1, stale_if_error_seconds=0)
+    policy = CachePolicy(
+        ttl_seconds=1, list_ttl_seconds=1, negative_ttl_seconds=1, stale_if_error_seconds=0
+    )
     cached = CachedConnector(kombo(emulator, acme), store, policy, clock=clock)
     await cached.open()
     user_id = acme.world.users[0].id
     for _ in range(2):
-        await cached.fetch_users([user_id])
+        await cached.fetch_users([user_id, "ghost"])
         await cached.list_users(ListQuery(), None, 3)
         await cached.fetch_progressions_of_users([user_id])
-    assert (cached.stats.hits, cached.stats.misses) == (3, 3)
+    assert (cached.stats.hits, cached.stats.misses) == (4, 4)
+    # The negative entry leaves the store with its TTL, like every other entry.
+    assert cached.keys.entity(EntityKind.USERS, "ghost") in store.backend._handlers
     clock.advance(1)
     await cached.fetch_progressions_of_users([user_id])
-    assert cached.stats.misses == 4
+    assert cached.stats.misses == 5
     await cached.close()
+
+
+async def test_an_entity_ttl_of_zero_neither_stores_reads_nor_serves_that_kind(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore
+) -> None:
+    user_id = acme.world.users[0].id
+    policy = CachePolicy(entity_ttls={EntityKind.USERS: 0})
+    uncached = CachedConnector(kombo(emulator, acme), store, policy)
+    await uncached.open()
+    assert set(await uncached.fetch_users([user_id, "ghost"])) == {user_id}
+    assert store.backend.lru_order() == []  # no record, and no negative entry either
+    warm = CachedConnector(kombo(emulator, acme), store, POLICY)
+    await warm.open()
+    await warm.fetch_users([user_id])
+    await uncached.fetch_users([user_id])
+    assert (uncached.stats.hits, uncached.stats.misses) == (0, 3)
+    emulator.inject_fault("kombo", USERS, status=400)
+    with pytest.raises(VendorRejectedRequest):
+        await uncached.fetch_users([user_id])
+    for connector in (warm, uncached):
+        await connector.close()
