@@ -32,9 +32,9 @@ def test_storage_keeps_entries_through_the_stale_window() -> None:
 
 
 def test_negative_ttls_are_refused() -> None:
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match=r"^cache TTLs must not be negative$"):
         CachePolicy(ttl_seconds=-1)
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ValueError, match=r"^cache TTLs must not be negative$"):
         CachePolicy(entity_ttls={EntityKind.SKILLS: -5})
 
 

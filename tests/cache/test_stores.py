@@ -236,3 +236,16 @@ async def test_redis_clear_deletes_and_counts_more_keys_than_one_batch(
     finally:
         await store.close()
         client.close()
+
+
+def test_create_store_names_its_backend_and_passes_the_timeout() -> None:
+    memory = create_store("memory", max_entries=3, timeout=0.25)
+    assert isinstance(memory, MemoryStore)
+    assert (memory.backend.max_entries, memory.backend.timeout) == (3, 0.25)
+    redis_store = create_store("redis", "redis://cache.internal/0", timeout=0.25)
+    assert isinstance(redis_store, RedisStore)
+    assert redis_store.backend.timeout == 0.25
+    with pytest.raises(ValueError, match=r"^the redis cache backend needs a url$"):
+        create_store("redis")
+    with pytest.raises(ValueError, match=r"^unknown cache backend 'memcached'$"):
+        create_store("memcached")
