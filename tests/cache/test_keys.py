@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
 
 from connectors.base import ListQuery
 from connectors.model import EntityKind
@@ -69,3 +72,23 @@ def test_hashed_group_keys_keep_emails_out_of_the_store() -> None:
     assert key == ACME.group("users_by_email", "ann@acme.com", hashed=True)
     assert key != ACME.group("users_by_email", "bob@acme.com", hashed=True)
     assert ACME.group("progressions_of_user", "u1").endswith(":progressions_of_user:u1")
+
+
+def test_naive_instants_mean_utc_whatever_the_servers_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instant = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    in_utc = ACME.page(EntityKind.USERS, ListQuery(updated_after=instant), None, 50)
+    monkeypatch.setenv("TZ", "IST-5:30")  # a POSIX zone: no tz database needed
+    time.tzset()
+    try:
+        naive, aware = (
+            ACME.page(EntityKind.USERS, ListQuery(updated_after=moment), None, 50)
+            for moment in (instant.replace(tzinfo=None), instant)
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert naive == aware == in_utc  # one spelling of the instant on every server
