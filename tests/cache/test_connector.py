@@ -406,3 +406,13 @@ async def test_an_entity_ttl_of_zero_neither_stores_reads_nor_serves_that_kind(
         await uncached.fetch_users([user_id])
     for connector in (warm, uncached):
         await connector.close()
+
+
+def test_the_cached_connector_shows_its_inner_connectors_identity(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore
+) -> None:
+    inner = kombo(emulator, acme)
+    cached = CachedConnector(inner, store, POLICY)
+    assert (cached.name, cached.kind, cached.tenant) == (inner.name, inner.kind, inner.tenant)
+    assert cached.capabilities == inner.capabilities
+    assert cached.breaker is inner.breaker

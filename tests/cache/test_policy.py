@@ -29,6 +29,7 @@ def test_storage_keeps_entries_through_the_stale_window() -> None:
     assert policy.storage_ttl(60) == 360
     assert policy.storage_ttl(0) == 0  # not cached at all
     assert CachePolicy(stale_if_error_seconds=0).storage_ttl(60) == 60
+    assert policy.storage_ttl(1) == 1 + policy.stale_if_error_seconds
 
 
 def test_negative_ttls_are_refused() -> None:
