@@ -17,6 +17,7 @@ from connectors.model import EntityKind
 from connectors.sandbox import Emulator, KomboTenant
 from resolvers.cache import (
     CachedConnector,
+    CacheKeys,
     CachePolicy,
     MemoryStore,
     StaleNotice,
@@ -416,3 +417,4 @@ def test_the_cached_connector_shows_its_inner_connectors_identity(
     assert (cached.name, cached.kind, cached.tenant) == (inner.name, inner.kind, inner.tenant)
     assert cached.capabilities == inner.capabilities
     assert cached.breaker is inner.breaker
+    assert cached.keys == CacheKeys(inner.name, inner.kind, inner.tenant)
