@@ -190,7 +190,11 @@ def create_app(
         ConfigError: a ``[documents]`` manifest cannot be read or holds an invalid document.
     """
     state = _State()
-    schema = build_schema(config.limits, introspection=config.server.introspection)
+    schema = build_schema(
+        config.limits,
+        introspection=config.server.introspection,
+        federation=config.server.federation,
+    )
     documents = _documents(config, schema)
     secret = config.server.cursor_secret
     key = cursor_key(secret.get_secret_value() if secret is not None else None)

@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    export.add_argument(
+        "--federation",
+        action="store_true",
+        help="the Apollo Federation v2 subgraph's SDL ([server] federation = true)",
+    )
     commands.add_parser("demo-config", help="print the TOML config the embedded demo uses")
     clients = commands.add_parser("clients", help="manage API clients")
     clients_commands = clients.add_subparsers(dest="clients_command", required=True)
@@ -275,12 +280,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "graphiql":
         return _install_graphiql(args.dir, args.npm)
     if args.command == "export-schema":
-        from graph.schema import schema_sdl
+        from graph.schema import build_schema, schema_sdl
 
+        sdl = schema_sdl(build_schema(federation=True) if args.federation else None)
         if args.output:
-            Path(args.output).write_text(schema_sdl(), encoding="utf-8")
+            Path(args.output).write_text(sdl, encoding="utf-8")
         else:
-            sys.stdout.write(schema_sdl())
+            sys.stdout.write(sdl)
         return 0
     if args.command == "clients":
         return _new_client(args.name, args.sources)

@@ -181,6 +181,10 @@ class ServerSettings(StrictModel):
     introspection: bool = True
     cursor_secret: Credential | None = None
 
+    # -- federation (README, "Federation subgraph") -----------------------------------------
+    #: Serve the schema as an Apollo Federation v2 subgraph: `_service`, `_entities`, `@key`.
+    federation: bool = False
+
     @model_validator(mode="after")
     def _no_credentials_for_everyone(self) -> ServerSettings:
         if self.cors_allow_credentials and "*" in self.cors_allow_origins:

@@ -215,6 +215,9 @@ class _Walk:
         if name == "nodes":
             ids = args.get("ids")
             return self._nodes(ids if isinstance(ids, list) else [ids])
+        if name == "_entities":  # the federation subgraph's
+            representations = args.get("representations")
+            return self._entities(representations if isinstance(representations, list) else [])
         if name == "person":
             wanted = _names(args)
             selected = [s for s in visible if wanted is None or s in wanted]
@@ -243,6 +246,23 @@ class _Walk:
             types.add(type_name)
         only = self.schema.get_type(types.pop()) if len(types) == 1 else None
         return only, dict(found)
+
+    def _entities(self, representations: list[Any]) -> tuple[GraphQLNamedType | None, Parents]:
+        """Each representation as the look-up that resolves it: by ID as ``nodes``, a
+        User by email as ``person`` (every source asked)."""
+        found = [r for r in representations if isinstance(r, dict)]
+        ids = [r["id"] for r in found if isinstance(r.get("id"), str)]
+        emails = sum(
+            1
+            for r in found
+            if r.get("__typename") == "User" and "id" not in r and isinstance(r.get("email"), str)
+        )
+        _, parents = self._nodes(ids)
+        if emails:
+            for source in self.registry.names:
+                self.cost[source] += self._pricing(source).lookup(Lookup.USERS_BY_EMAIL, emails)
+                parents[source] = parents.get(source, 0) + emails
+        return None, parents
 
     def _pricing(self, source: str) -> Pricing:
         return self.registry.get(source).capabilities.pricing

@@ -8,17 +8,25 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectors.errors import ConnectorError
 from graph.config import LimitsSettings
 from graph.errors import ErrorShaping, IndexedParsing
 from graph.failure_log import SourceFailureLog
+from graph.federation import (
+    FEDERATION_VERSION,
+    FederatedQuery,
+    NoServiceField,
+    check_keyed,
+    subgraph_definitions,
+)
 from graph.limits import limit_extensions, more_tokens_than, tokens_error
 from graph.query import Query
 from resolvers.errors import UserInputError
 
-__all__ = ["LmsGraphSchema", "build_schema", "schema", "schema_sdl"]
+__all__ = ["FederatedSchema", "LmsGraphSchema", "build_schema", "schema", "schema_sdl"]
 
 logger = logging.getLogger("lms_graph.errors")
 
@@ -59,21 +67,37 @@ class LmsGraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+class FederatedSchema(LmsGraphSchema, strawberry.federation.Schema):
+    """The same schema served as an Apollo Federation v2 subgraph (:mod:`graph.federation`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        check_keyed(self.schema_converter.type_map)
+
+
 def build_schema(
-    limits: LimitsSettings | None = None, *, introspection: bool = True
+    limits: LimitsSettings | None = None, *, introspection: bool = True, federation: bool = False
 ) -> LmsGraphSchema:
-    """The schema of a server with ``[limits]`` and ``[server] introspection``."""
+    """The schema of a server with ``[limits]``, ``[server] introspection`` and
+    ``[server] federation``."""
     limits = limits or LimitsSettings()
-    return LmsGraphSchema(
-        query=Query,
+    extensions: list[Any] = [
+        IndexedParsing,
+        *limit_extensions(limits, introspection=introspection),
+        lambda: ErrorShaping(limits.max_errors),
+        # After ErrorShaping: its hook exits first, and sees the errors unshaped.
+        SourceFailureLog,
+    ]
+    if not federation:
+        return LmsGraphSchema(query=Query, max_tokens=limits.max_tokens, extensions=extensions)
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoServiceField]))
+    return FederatedSchema(
+        query=FederatedQuery,
+        types=subgraph_definitions(),
         max_tokens=limits.max_tokens,
-        extensions=[
-            IndexedParsing,
-            *limit_extensions(limits, introspection=introspection),
-            lambda: ErrorShaping(limits.max_errors),
-            # After ErrorShaping: its hook exits first, and sees the errors unshaped.
-            SourceFailureLog,
-        ],
+        extensions=extensions,
+        federation_version=FEDERATION_VERSION,
     )
 
 
