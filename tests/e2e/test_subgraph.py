@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
@@ -275,3 +276,32 @@ async def test_representations_are_bounded_and_priced(
         assert refused["errors"][0]["extensions"]["cost"] == {"acme": 41}
     assert affordable["data"]["_entities"] == [None] * 40
     assert [r.path for r in emulator.requests] == ["/lms/users"]  # the affordable one only
+
+
+SUBGRAPH_FILE = Path(__file__).resolve().parents[2] / "schema.federation.graphql"
+
+
+async def test_service_serves_the_committed_subgraph_sdl(
+    emulator: Emulator, tenant: KomboTenant
+) -> None:
+    async with run_server([kombo_source("acme", emulator, tenant)], server=SUBGRAPH) as server:
+        emulator.clear_requests()
+        sdl = (await server.data("{ _service { sdl } }"))["_service"]["sdl"]
+    assert sdl + "\n" == SUBGRAPH_FILE.read_text(encoding="utf-8")
+    assert emulator.requests == []
+
+
+async def test_without_federation_there_is_no_subgraph_field(server: GraphQLServer) -> None:
+    for query in (
+        "{ _service { sdl } }",
+        '{ _entities(representations: [{__typename: "User", id: "x"}]) { __typename } }',
+    ):
+        status, body, _ = await server.send(query)
+        assert status == 200
+        assert body.get("data") is None
+        assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
+        assert "Cannot query field" in body["errors"][0]["message"]
+    types = await server.data(
+        '{ __type(name: "_Entity") { name } _Any: __type(name: "_Any") { name } }'
+    )
+    assert types == {"__type": None, "_Any": None}
