@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import FieldNode, GraphQLError, ValidationRule
-from strawberry import relay
+from strawberry import UNSET, relay
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key, Shareable
 from strawberry.federation.types import FieldSet
@@ -95,7 +95,7 @@ def subgraph_definitions() -> list[StrawberryObjectDefinition]:
     :func:`check_keyed` makes sure it did.
     """
     keyed = [
-        _with_directives(cls, *(Key(fields=FieldSet(fields)) for fields in keys))
+        _with_directives(cls, *(Key(fields=FieldSet(fields), resolvable=UNSET) for fields in keys))
         for cls, keys in ENTITY_KEYS.items()
     ]
     return keyed + [_with_directives(cls, Shareable()) for cls in _SHAREABLE]
