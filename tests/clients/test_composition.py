@@ -1,0 +1,147 @@
+"""The real server's subgraph SDL composed into a supergraph by Apollo's composition
+library (``@apollo/composition``, what Rover and GraphOS run) beside two small subgraphs:
+one extends User and references Course by ``id``, one extends User by ``email``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.settings import SourceSettings
+from graph.config import ServerSettings
+from tests.clients.conftest import CLIENTS, require, run_node
+from tests.harness import run_server
+
+LINK = '@link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])'
+BADGES = f"""
+extend schema {LINK}
+
+type User @key(fields: "id") {{
+  id: ID!
+  "Badges this learner earned."
+  badges: [Badge!]!
+}}
+
+type Course @key(fields: "id", resolvable: false) {{
+  id: ID!
+}}
+
+type Badge {{
+  name: String!
+  course: Course
+}}
+
+# A Relay subgraph's own PageInfo: composes beside lms-graph's because both are shareable.
+type PageInfo @shareable {{
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+  endCursor: String
+}}
+
+type BadgeEdge {{
+  cursor: String!
+  node: Badge!
+}}
+
+type BadgeConnection {{
+  pageInfo: PageInfo!
+  edges: [BadgeEdge!]!
+}}
+
+type Query {{
+  recentBadges(first: Int): BadgeConnection!
+}}
+"""
+HR = f"""
+extend schema {LINK}
+
+type User @key(fields: "email") {{
+  email: String
+  "Who this employee reports to, as the HR system knows them by work email."
+  manager: String
+}}
+
+type Query {{
+  employeeCount: Int!
+}}
+"""
+SUBGRAPH_SDL = (Path(__file__).resolve().parents[2] / "schema.federation.graphql").read_text(
+    encoding="utf-8"
+)
+#: The same, with a key whose type contradicts lms-graph's: composition must refuse it.
+CLASHING = BADGES.replace('  id: ID!\n  "Badges', '  id: Int!\n  "Badges')
+
+
+@pytest.fixture
+def composition() -> None:
+    require(
+        None
+        if (CLIENTS / "node_modules" / "@apollo" / "composition").is_dir()
+        else "@apollo/composition is not installed (cd tests/clients && npm ci)"
+    )
+
+
+async def compose(tmp_path: Path, subgraphs: dict[str, str]) -> dict[str, Any]:
+    arguments = []
+    for name, sdl in subgraphs.items():
+        path = tmp_path / f"{name}.graphql"
+        path.write_text(sdl, encoding="utf-8")
+        arguments.append(f"{name}={path}")
+    return await run_node("compose_supergraph.mjs", *arguments)
+
+
+def definition(supergraph: str, kind_and_name: str) -> str:
+    """One type's definition in the supergraph SDL, directives and fields."""
+    match = re.search(rf"^{kind_and_name}\b.*?^\}}", supergraph, re.MULTILINE | re.DOTALL)
+    assert match, kind_and_name
+    return match.group(0)
+
+
+async def test_the_subgraph_composes_with_others_that_extend_user(
+    node: None,
+    composition: None,
+    sources: list[SourceSettings],
+    tmp_path: Path,
+) -> None:
+    async with run_server(sources, server=ServerSettings(federation=True)) as server:
+        lms = (await server.data("{ _service { sdl } }"))["_service"]["sdl"]
+
+    result = await compose(tmp_path, {"lms": lms, "badges": BADGES, "hr": HR})
+
+    assert result["errors"] == []
+    assert [hint for hint in result["hints"] if hint["level"] == "WARN"] == []
+    supergraph = result["supergraphSdl"]
+    user = definition(supergraph, "type User")
+    print(user)
+    print(definition(supergraph, "type PageInfo"))
+    for key in (
+        '@join__type(graph: LMS, key: "id")',
+        '@join__type(graph: LMS, key: "email")',
+        '@join__type(graph: BADGES, key: "id")',
+        '@join__type(graph: HR, key: "email")',
+    ):
+        assert key in user
+    assert re.search(r"badges: \[Badge!\]! @join__field\(graph: BADGES\)", user)
+    assert re.search(r"manager: String @join__field\(graph: HR\)", user)
+    assert re.search(r"progressions\(.*\): ProgressionConnection @join__field\(graph: LMS\)", user)
+    for entity in ("Course", "Revision", "Skill", "Progression", "Provider"):
+        assert '@join__type(graph: LMS, key: "id")' in definition(supergraph, f"type {entity}")
+    assert re.search(
+        r"@join__type\(graph: BADGES\)\s+@join__type\(graph: LMS\)",
+        definition(supergraph, "type PageInfo"),
+    )
+    # The federation plumbing stays in the subgraph: no _entities or _service for clients.
+    assert "_entities" not in supergraph
+    assert "_service" not in supergraph
+
+
+async def test_a_clashing_subgraph_is_reported(
+    node: None, composition: None, tmp_path: Path
+) -> None:
+    result = await compose(tmp_path, {"lms": SUBGRAPH_SDL, "badges": CLASHING})
+    assert result["supergraphSdl"] is None
+    assert "FIELD_TYPE_MISMATCH" in {error["code"] for error in result["errors"]}, result["errors"]
