@@ -305,3 +305,46 @@ async def test_without_federation_there_is_no_subgraph_field(server: GraphQLServ
         '{ __type(name: "_Entity") { name } _Any: __type(name: "_Any") { name } }'
     )
     assert types == {"__type": None, "_Any": None}
+
+
+EVERY_TYPE = """
+fragment All on Node {
+  __typename id
+  ... on User { email }
+  ... on Course { title provider { id } }
+  ... on Revision { title course { remoteId } }
+  ... on Skill { name }
+  ... on Progression { status user { remoteId } }
+  ... on Provider { name }
+}
+query($ids: [ID!]!, $representations: [_Any!]!) {
+  nodes(ids: $ids) { ...All }
+  _entities(representations: $representations) { ... on Node { ...All } }
+}
+"""
+
+
+async def test_every_entity_type_resolves_as_its_node(
+    emulator: Emulator, tenant: KomboTenant
+) -> None:
+    world = tenant.world
+    course = next(c for c in world.courses if c.provider_id and c.deleted_at is None)
+    typed = [
+        ("User", world.users[0].id),
+        ("Course", course.id),
+        ("Revision", f"{course.id}/{course.revisions[-1].id}"),
+        ("Skill", world.skills[0].id),
+        ("Progression", world.progressions[0].id),
+        ("Provider", course.provider_id or ""),
+    ]
+    ids = [gid(type_name, key) for type_name, key in typed]
+    representations = [
+        {"__typename": type_name, "id": node_id}
+        for (type_name, _), node_id in zip(typed, ids, strict=True)
+    ]
+    async with run_server([kombo_source("acme", emulator, tenant)], server=SUBGRAPH) as server:
+        data = await server.data(EVERY_TYPE, {"ids": ids, "representations": representations})
+
+    assert [entity["__typename"] for entity in data["_entities"]] == [t for t, _ in typed]
+    assert data["_entities"] == data["nodes"]
+    assert all(data["nodes"])
