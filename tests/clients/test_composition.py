@@ -72,6 +72,12 @@ type Query {{
 SUBGRAPH_SDL = (Path(__file__).resolve().parents[2] / "schema.federation.graphql").read_text(
     encoding="utf-8"
 )
+#: The README's example of another subgraph.
+README_SUBGRAPH = re.search(
+    r"Another subgraph extends a learner.*?```\n(.*?)```",
+    (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8"),
+    re.DOTALL,
+)
 #: The same, with a key whose type contradicts lms-graph's: composition must refuse it.
 CLASHING = BADGES.replace('  id: ID!\n  "Badges', '  id: Int!\n  "Badges')
 
@@ -145,3 +151,15 @@ async def test_a_clashing_subgraph_is_reported(
     result = await compose(tmp_path, {"lms": SUBGRAPH_SDL, "badges": CLASHING})
     assert result["supergraphSdl"] is None
     assert "FIELD_TYPE_MISMATCH" in {error["code"] for error in result["errors"]}, result["errors"]
+
+
+async def test_the_readme_example_subgraph_composes(
+    node: None, composition: None, tmp_path: Path
+) -> None:
+    assert README_SUBGRAPH is not None
+    result = await compose(tmp_path, {"lms": SUBGRAPH_SDL, "hr": README_SUBGRAPH.group(1)})
+    assert result["errors"] == []
+    assert [hint for hint in result["hints"] if hint["level"] == "WARN"] == []
+    assert '@join__type(graph: HR, key: "email")' in definition(
+        result["supergraphSdl"], "type User"
+    )
