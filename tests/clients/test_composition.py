@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 
+from connectors.sandbox import Emulator, KomboTenant
 from connectors.settings import SourceSettings
-from graph.config import ServerSettings
+from graph.clients import key_sha256
+from graph.config import ClientSettings, ServerSettings
 from tests.clients.conftest import CLIENTS, require, run_node
+from tests.e2e.expected import current_revision, live_users
+from tests.e2e.test_subgraph import gid
 from tests.harness import run_server
 
 LINK = '@link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])'
@@ -32,6 +36,7 @@ type Course @key(fields: "id", resolvable: false) {{
 type Badge {{
   name: String!
   course: Course
+  holder: User!
 }}
 
 # A Relay subgraph's own PageInfo: composes beside lms-graph's because both are shareable.
@@ -66,7 +71,7 @@ type User @key(fields: "email") {{
 }}
 
 type Query {{
-  employeeCount: Int!
+  employees: [User!]!
 }}
 """
 SUBGRAPH_SDL = (Path(__file__).resolve().parents[2] / "schema.federation.graphql").read_text(
@@ -163,3 +168,68 @@ async def test_the_readme_example_subgraph_composes(
     assert '@join__type(graph: HR, key: "email")' in definition(
         result["supergraphSdl"], "type User"
     )
+
+
+CLIENT_OPERATION = """
+query Learners {
+  recentBadges(first: 50) { edges { node { name course { title } holder { email firstName } } } }
+  employees { manager lastName source }
+}
+"""
+ROUTER_KEY = "router-key-for-tests"
+
+
+async def test_the_planners_entity_fetches_run_on_the_server(
+    node: None,
+    composition: None,
+    emulator: Emulator,
+    sources: list[SourceSettings],
+    tenant: KomboTenant,
+    tmp_path: Path,
+) -> None:
+    """Apollo's query planner splits a supergraph operation into subgraph fetches; the
+    fetches it sends to lms-graph (`_entities` by Course ID, User ID and User email) run on
+    the real server with the router's key, in order, each in one batched vendor call."""
+    operation = tmp_path / "operation.graphql"
+    operation.write_text(CLIENT_OPERATION, encoding="utf-8")
+    arguments = [str(operation)]
+    for name, sdl in {"lms": SUBGRAPH_SDL, "badges": BADGES, "hr": HR}.items():
+        (tmp_path / f"{name}.graphql").write_text(sdl, encoding="utf-8")
+        arguments.append(f"{name}={tmp_path / f'{name}.graphql'}")
+    planned = await run_node("plan_query.mjs", *arguments)
+    assert planned["errors"] == []
+    print(planned["plan"])
+    fetches = [f for f in planned["fetches"] if f["serviceName"] == "lms"]
+    assert [(f["entities"], f["requires"]) for f in fetches] == [
+        (True, [{"type": "Course", "keys": ["id"]}]),
+        (True, [{"type": "User", "keys": ["id"]}]),
+        (True, [{"type": "User", "keys": ["email"]}]),
+    ]
+
+    users = live_users(tenant.world)[:50]
+    courses = [c for c in tenant.world.courses if c.deleted_at is None][:20]
+    representations = [
+        [{"__typename": "Course", "id": gid("Course", c.id)} for c in courses],
+        [{"__typename": "User", "id": gid("User", u.id)} for u in users],
+        [{"__typename": "User", "email": u.email} for u in users],
+    ]
+    clients = [ClientSettings(name="router", key_sha256=key_sha256(ROUTER_KEY))]
+    server_settings = ServerSettings(federation=True)
+    async with run_server(sources, server=server_settings, clients=clients) as server:
+        router = server.with_key(ROUTER_KEY)
+        answers = []
+        for fetch, variables in zip(fetches, representations, strict=True):
+            emulator.clear_requests()
+            answers.append(
+                (await router.data(fetch["operation"], {"representations": variables}))["_entities"]
+            )
+            assert len(emulator.requests) == 1, [r.path for r in emulator.requests]
+        refused, _, _ = await server.send(fetches[0]["operation"], {"representations": []})
+
+    assert refused == 401  # the router must send its key
+    by_course, by_id, by_email = answers
+    assert [e["title"] for e in by_course] == [current_revision(c).title for c in courses]
+    assert [(e["email"], e["firstName"]) for e in by_id] == [(u.email, u.first_name) for u in users]
+    assert [(e["lastName"], e["source"]) for e in by_email] == [
+        (u.last_name, "acme") for u in users
+    ]
