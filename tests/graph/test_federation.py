@@ -12,7 +12,7 @@ from graphql import OperationDefinitionNode, parse
 
 from connectors.settings import build_connector
 from graph.cli import main
-from graph.config import demo_config
+from graph.config import DEMO_CONFIG, ConfigError, demo_config, parse_config
 from graph.cost import estimate_cost
 from graph.federation import check_keyed
 from graph.schema import build_schema, schema, schema_sdl
@@ -135,3 +135,11 @@ def test_entities_are_priced_as_their_look_ups(registry: SourceRegistry) -> None
     assert price(registry.scoped([SKILLJAR]), by_id + by_email) == {SKILLJAR: 3}
     many = [{"__typename": "User", "id": _id("User", SKILLJAR, str(i))} for i in range(250)]
     assert price(registry, many) == {SKILLJAR: 250}
+
+
+def test_the_config_switch() -> None:
+    assert demo_config().server.federation is False
+    on = parse_config(DEMO_CONFIG.replace("[server]\n", "[server]\nfederation = true\n"))
+    assert on.server.federation is True
+    with pytest.raises(ConfigError, match="federation"):
+        parse_config(DEMO_CONFIG.replace("[server]\n", '[server]\nfederation = "maybe"\n'))
