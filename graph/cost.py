@@ -255,7 +255,9 @@ class _Walk:
         emails = sum(
             1
             for r in found
-            if r.get("__typename") == "User" and "id" not in r and isinstance(r.get("email"), str)
+            if r.get("__typename") == "User"
+            and r.get("id") is None
+            and isinstance(r.get("email"), str)
         )
         _, parents = self._nodes(ids)
         if emails:

@@ -129,7 +129,9 @@ def test_entities_are_priced_as_their_look_ups(registry: SourceRegistry) -> None
         "junk",
     ]
     assert price(registry, by_id) == {KOMBO: 1, STACKONE: 1}
-    by_email = [{"__typename": "User", "email": f"u{i}@example.com"} for i in range(3)]
+    by_email = [{"__typename": "User", "email": f"u{i}@example.com"} for i in range(2)] + [
+        {"__typename": "User", "id": None, "email": "u2@example.com"}
+    ]
     # Kombo and Absorb batch email look-ups; Skilljar and StackOne make one call each.
     assert price(registry, by_id + by_email) == {KOMBO: 2, ABSORB: 1, SKILLJAR: 3, STACKONE: 4}
     assert price(registry.scoped([SKILLJAR]), by_id + by_email) == {SKILLJAR: 3}
