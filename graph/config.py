@@ -271,6 +271,8 @@ class LimitsSettings(StrictModel):
     max_errors: int = Field(default=100, ge=1)
     max_cost: int = Field(default=2_500, ge=1)
     report_cost: bool = False
+    #: Representations one `_entities` call takes (federation subgraph only).
+    max_representations: int = Field(default=250, ge=1, le=10_000)
 
 
 class AppConfig(StrictModel):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from graphql import FieldNode, GraphQLError, ValidationRule
@@ -29,16 +29,18 @@ from strawberry.federation.types import FieldSet
 from strawberry.types.base import StrawberryObjectDefinition
 
 from graph.limits import INTROSPECTION_CODE
-from graph.query import MAX_NODES, Query, _resolve_node
+from graph.query import Query, _resolve_node
 from graph.types import Course, Progression, Provider, Revision, Skill, User
 from resolvers.context import Context
 from resolvers.errors import InvalidArgumentError
 from resolvers.people import find_person
 
+if TYPE_CHECKING:
+    from graph.schema import FederatedSchema
+
 __all__ = [
     "ENTITY_KEYS",
     "FEDERATION_VERSION",
-    "MAX_REPRESENTATIONS",
     "FederatedQuery",
     "NoServiceField",
     "check_keyed",
@@ -51,10 +53,6 @@ Info = strawberry.Info[Context, None]
 #: ``@shareable``), so routers and composition tools of any 2.x release accept it; a
 #: supergraph composes at the highest version among its subgraphs anyway.
 FEDERATION_VERSION = "2.0"
-#: Representations per ``_entities`` call, as ``nodes(ids:)`` takes IDs; the cost limit
-#: prices each one as a look-up besides.
-MAX_REPRESENTATIONS = MAX_NODES
-
 #: Each entity type and its ``@key`` field sets.
 ENTITY_KEYS: dict[type, tuple[str, ...]] = {
     Course: ("id",),
@@ -148,12 +146,15 @@ class FederatedQuery(Query):
     @strawberry.field(
         name="_entities",
         description="The entities other subgraphs reference, in the order of "
-        f"`representations` (at most {MAX_REPRESENTATIONS}); null where one is not found.",
+        "`representations` (at most `[limits] max_representations`); null where one is "
+        "not found.",
     )
     def entities(self, info: Info, representations: list[FederationAny]) -> list[Entity | None]:
-        if len(representations) > MAX_REPRESENTATIONS:
+        # The cost limit prices each representation besides, before this runs.
+        bound = cast("FederatedSchema", info.schema).max_representations
+        if len(representations) > bound:
             raise InvalidArgumentError(
-                f"`representations` takes at most {MAX_REPRESENTATIONS}, got {len(representations)}"
+                f"`representations` takes at most {bound}, got {len(representations)}"
             )
         # Awaitables, one per representation: each fails alone, the DataLoaders batch them.
         awaitables: list[Awaitable[Any]] = [

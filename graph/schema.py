@@ -68,10 +68,12 @@ class LmsGraphSchema(strawberry.Schema):
 
 
 class FederatedSchema(LmsGraphSchema, strawberry.federation.Schema):
-    """The same schema served as an Apollo Federation v2 subgraph (:mod:`graph.federation`)."""
+    """The same schema served as an Apollo Federation v2 subgraph (:mod:`graph.federation`);
+    ``_entities`` takes at most ``max_representations`` representations."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_representations: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.max_representations = max_representations
         check_keyed(self.schema_converter.type_map)
 
 
@@ -96,6 +98,7 @@ def build_schema(
         query=FederatedQuery,
         types=subgraph_definitions(),
         max_tokens=limits.max_tokens,
+        max_representations=limits.max_representations,
         extensions=extensions,
         federation_version=FEDERATION_VERSION,
     )

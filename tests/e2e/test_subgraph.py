@@ -257,24 +257,33 @@ async def test_bad_representations_answer_null_with_a_code_in_place(
 
 
 @pytest.mark.parametrize(
-    ("max_cost", "code"), [(2_500, "INVALID_ARGUMENT"), (40, "QUERY_TOO_COSTLY")]
+    ("limits", "refused_count", "code"),
+    [
+        (LimitsSettings(), 251, "INVALID_ARGUMENT"),  # the default bound: 250
+        (LimitsSettings(max_representations=12), 13, "INVALID_ARGUMENT"),
+        (LimitsSettings(max_cost=40), 41, "QUERY_TOO_COSTLY"),  # each one priced
+    ],
+    ids=["default-bound", "configured-bound", "cost"],
 )
 async def test_representations_are_bounded_and_priced(
-    emulator: Emulator, tenant: KomboTenant, max_cost: int, code: str
+    emulator: Emulator, tenant: KomboTenant, limits: LimitsSettings, refused_count: int, code: str
 ) -> None:
-    """At most 250 representations, each priced as a look-up: 41 cost more than 40."""
     source = kombo_source("acme", emulator, tenant)
-    limits = LimitsSettings(max_cost=max_cost)
-    many = [{"__typename": "User", "id": gid("User", f"u{i}")} for i in range(251)]
+    many = [{"__typename": "User", "id": gid("User", f"u{i}")} for i in range(refused_count)]
     async with run_server([source], server=SUBGRAPH, limits=limits) as server:
         emulator.clear_requests()
-        refused = await server.post(ENTITIES, {"representations": many[: max_cost + 1]})
-        affordable = await server.post(ENTITIES, {"representations": many[:40]})
+        refused = await server.post(ENTITIES, {"representations": many})
+        affordable = await server.post(ENTITIES, {"representations": many[:12]})
 
     assert codes(refused) == [code]
     if code == "QUERY_TOO_COSTLY":
         assert refused["errors"][0]["extensions"]["cost"] == {"acme": 41}
-    assert affordable["data"]["_entities"] == [None] * 40
+    else:
+        bound = refused_count - 1
+        assert refused["errors"][0]["message"] == (
+            f"`representations` takes at most {bound}, got {refused_count}"
+        )
+    assert affordable["data"]["_entities"] == [None] * 12
     assert [r.path for r in emulator.requests] == ["/lms/users"]  # the affordable one only
 
 
