@@ -7,10 +7,11 @@ import base64
 import string
 
 import pytest
+from strawberry import relay
 
 from resolvers.cursors import decode_cursor, encode_cursor, scope_of
 from resolvers.errors import InvalidCursorError, InvalidIdError
-from resolvers.ids import join_node_id, revision_key, split_node_id, split_revision_key
+from resolvers.ids import global_id, join_node_id, revision_key, split_node_id, split_revision_key
 from resolvers.loaders import RevisionRef
 
 URL_SAFE = set(string.ascii_letters + string.digits + "-_")
@@ -94,3 +95,15 @@ def test_revision_keys_without_both_parts_are_refused(key: str) -> None:
     with pytest.raises(InvalidIdError) as caught:
         split_revision_key(key)
     assert str(caught.value) == "ID is not a revision ID this API issued"
+
+
+@pytest.mark.parametrize(
+    ("type_name", "node_id"),
+    [("User", "acme:42"), ("Revision", "acme:c%2F1/r:2"), ("Skill", "src:é-ü-😀"), ("C", "s:k")],
+)
+def test_global_ids_are_strawberrys_and_decode_back(type_name: str, node_id: str) -> None:
+    encoded = global_id(type_name, node_id)
+    assert encoded == str(relay.GlobalID(type_name, node_id))
+    decoded = relay.GlobalID.from_id(encoded)
+    assert (decoded.type_name, decoded.node_id) == (type_name, node_id)
+    assert global_id(type_name, node_id) is encoded  # remembered, not encoded again
