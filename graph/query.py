@@ -86,7 +86,7 @@ def _list_field(entity: EntityKind, connection: Any, node_type: Any, what: str) 
         filters = ListFilters(updated_after, include_deleted, source, sources)
         page = await list_records(info.context, entity, args, filters, _path(info))
         return build_connection(
-            connection, page, lambda item: node_type.from_domain(item.source, item.record)
+            connection, page, lambda item: node_type.from_domain(item.source, item.record), info
         )
 
     resolve.__annotations__["return"] = connection

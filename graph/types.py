@@ -10,11 +10,18 @@ calls. Global IDs carry the source name and the vendor's own ID (see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from strawberry import Private, relay
 from strawberry.scalars import JSON
 from strawberry.types.base import get_object_definition
@@ -204,7 +211,7 @@ class Course(relay.Node, SourceRecord):
         revisions = [r for r in everything if include_deleted or r.deleted_at is None]
         page = paginate_list(revisions, args, scope)
         return build_connection(
-            RevisionConnection, page, lambda r: Revision.from_domain(self.source, r)
+            RevisionConnection, page, lambda r: Revision.from_domain(self.source, r), info
         )
 
     @strawberry.field(
@@ -223,7 +230,7 @@ class Course(relay.Node, SourceRecord):
         args, scope = _progression_args(first, after, last, before, status, self.node_id)
         loaders = info.context.loaders.of(self.source)
         everyone = await loaders.progressions_of_course.load(self.remote_id)
-        return _progression_connection(self.source, everyone, args, status, scope)
+        return _progression_connection(info, self.source, everyone, args, status, scope)
 
 
 @strawberry.type(description="One version of a course; learners progress through a revision.")
@@ -283,7 +290,7 @@ class Revision(relay.Node, SourceRecord):
         loaders = info.context.loaders.of(self.source)
         everyone = await loaders.progressions_of_course.load(self.record.course_id)
         mine = [p for p in everyone if p.revision_id == self.record.id]
-        return _progression_connection(self.source, mine, args, status, scope)
+        return _progression_connection(info, self.source, mine, args, status, scope)
 
 
 @strawberry.type(description="A learner.")
@@ -329,7 +336,7 @@ class User(relay.Node, SourceRecord):
         args, scope = _progression_args(first, after, last, before, status, self.node_id)
         loaders = info.context.loaders.of(self.source)
         progressions = await loaders.progressions_of_user.load(self.remote_id)
-        return _progression_connection(self.source, progressions, args, status, scope)
+        return _progression_connection(info, self.source, progressions, args, status, scope)
 
     @strawberry.field(
         description="Everyone with this user's work email in any source, this user included; "
@@ -389,6 +396,7 @@ class Person:
             ProgressionConnection,
             page,
             lambda item: Progression.from_domain(item.source, item.record),
+            info,
         )
 
 
@@ -474,6 +482,7 @@ def _progression_args(
 
 
 def _progression_connection(
+    info: Info,
     source: str,
     progressions: Sequence[model.Progression],
     args: ConnectionArgs,
@@ -484,7 +493,7 @@ def _progression_connection(
     kept = [p for p in progressions if wanted is None or p.status in wanted]
     page = paginate_list(kept, args, scope)
     return build_connection(
-        ProgressionConnection, page, lambda p: Progression.from_domain(source, p)
+        ProgressionConnection, page, lambda p: Progression.from_domain(source, p), info
     )
 
 
@@ -531,16 +540,70 @@ ConnectionT = TypeVar(
 
 
 def build_connection(
-    cls: type[ConnectionT], page: Slice[RecordT], build: Callable[[RecordT], Any]
+    cls: type[ConnectionT],
+    page: Slice[RecordT],
+    build: Callable[[RecordT], Any],
+    info: Info,
 ) -> ConnectionT:
-    edges = [relay.Edge(cursor=cursor, node=build(item)) for cursor, item in page.edges]
+    """The connection of ``page``; cursors are encoded only where the operation selects
+    them (an unselected field's value is never read, so it holds a placeholder)."""
+    edge_cursors, page_cursors = selected_cursors(info)
+    if edge_cursors:
+        edges = [relay.Edge(cursor=cursor, node=build(item)) for cursor, item in page.edges]
+    else:
+        edges = [relay.Edge(cursor="", node=build(item)) for item in page.items]
+    start: str | None = None
+    end = page.resume_cursor if not edges else None
+    if edges and page_cursors:
+        start = edges[0].cursor if edge_cursors else page.cursor(0)
+        end = edges[-1].cursor if edge_cursors else page.cursor(-1)
     return cls(
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else page.resume_cursor,
+            start_cursor=start,
+            end_cursor=end,
         ),
         total_count=page.total_count,
     )
+
+
+def selected_cursors(info: Info) -> tuple[bool, bool]:
+    """Whether the connection field being resolved selects its edges' ``cursor``, and
+    ``pageInfo``'s ``startCursor`` or ``endCursor``: through fragments and aliases, and
+    whatever ``@skip``/``@include`` say (a cursor encoded in vain is only wasted work)."""
+    # Strawberry's public `info.selected_fields` converts the whole subtree into its own
+    # objects, once per connection resolved; two levels of graphql-core's nodes suffice.
+    raw = info._raw_info
+    edge = page = False
+    for child in _subfields(raw.field_nodes, raw.fragments):
+        if child.name.value == "edges":
+            names = {f.name.value for f in _subfields([child], raw.fragments)}
+            edge = edge or "cursor" in names
+        elif child.name.value == "pageInfo":
+            names = {f.name.value for f in _subfields([child], raw.fragments)}
+            page = page or bool(names & {"startCursor", "endCursor"})
+    return edge, page
+
+
+def _subfields(
+    nodes: Iterable[FieldNode], fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    for node in nodes:
+        if node.selection_set is not None:
+            yield from _flatten(node.selection_set, fragments)
+
+
+def _flatten(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _flatten(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:  # validation refused unknown and cyclic spreads
+                yield from _flatten(fragment.selection_set, fragments)

@@ -123,15 +123,34 @@ class SourceFailure:
 
 @dataclass(slots=True)
 class Slice(Generic[T]):
-    """One page of a connection, ready to be rendered."""
+    """One page of a connection, ready to be rendered.
 
-    edges: list[tuple[str, T]]
+    Each item keeps the position its cursor encodes, not the cursor: encoding (JSON,
+    HMAC, base64) is most of a cursor's cost, and most responses select no cursor or
+    only ``endCursor``. :meth:`cursor` encodes one when it is asked for.
+    """
+
+    entries: list[tuple[Any, T]]
+    scope: str
     has_next_page: bool
     has_previous_page: bool
     total_count: int | None
     failures: list[SourceFailure] = field(default_factory=list)
     resume_cursor: str | None = None
     """With no edges, where to retry from: the sources that failed still hold items."""
+
+    @property
+    def items(self) -> list[T]:
+        return [item for _, item in self.entries]
+
+    def cursor(self, index: int) -> str:
+        """The cursor of the item at ``index`` (negative counts from the end)."""
+        return encode_cursor(self.scope, self.entries[index][0])
+
+    @property
+    def edges(self) -> list[tuple[str, T]]:
+        """Every item with its cursor, all encoded."""
+        return [(encode_cursor(self.scope, position), item) for position, item in self.entries]
 
 
 # -- in-memory lists -------------------------------------------------------------------
@@ -151,9 +170,9 @@ def slice_list(items: Sequence[T], args: ConnectionArgs, scope: str) -> Slice[T]
     if args.before is not None:
         end = max(start, offset_of(args.before))
     window = range(start, end)
-    edges = [(encode_cursor(scope, i), items[i]) for i in _trim(window, args)]
     return Slice(
-        edges=edges,
+        entries=[(i, items[i]) for i in _trim(window, args)],
+        scope=scope,
         # Without `first`, `before`'s item follows the page; without `last`, `after`'s precedes.
         has_next_page=len(window) > args.head if args.head is not None else args.before is not None,
         has_previous_page=len(window) > args.tail if args.tail is not None else start > 0,
@@ -205,12 +224,13 @@ class _State:
     last: str | None = None
 
     def encode(self) -> Any:
+        """What a cursor here holds; a snapshot, so it can be encoded later."""
         return {
-            "pos": self.positions,
+            "pos": dict(self.positions),
             "size": self.size,
             "turn": self.turn,
-            "tot": self.totals,
-            "n": self.served,
+            "tot": dict(self.totals),
+            "n": dict(self.served),
             "last": self.last,
         }
 
@@ -343,10 +363,9 @@ async def _forward(
     lists: Sequence[SourceList[RecordT]],
     state: _State,
     count: int,
-    scope: str,
     caps: Caps | None = None,
     skip: frozenset[str] = frozenset(),
-) -> tuple[list[tuple[str, Sourced[RecordT]]], _State, list[SourceFailure]]:
+) -> tuple[list[tuple[Any, Sourced[RecordT]]], _State, list[SourceFailure]]:
     """The next ``count`` merged items after ``state``, round-robin over the sources,
     none past ``caps`` and none from the sources in ``skip``."""
     wanted = {
@@ -370,7 +389,7 @@ async def _forward(
             state.totals[source] = read.total
     for failure in failures:
         state.totals[failure.source] = None  # its count is unknown
-    edges: list[tuple[str, Sourced[RecordT]]] = []
+    edges: list[tuple[Any, Sourced[RecordT]]] = []
     names = [item.source for item in lists]
     while len(edges) < count and any(buffers.values()):
         name = names[state.turn % len(names)]
@@ -380,7 +399,7 @@ async def _forward(
             state.positions[name] = after
             state.served[name] += 1
             state.last = name
-            edges.append((encode_cursor(scope, state.encode()), Sourced(name, record)))
+            edges.append((state.encode(), Sourced(name, record)))
     for name, buffer in buffers.items():
         if not buffer:  # all it read was served: skip the empty pages it read past, too
             state.positions[name] = ends[name]
@@ -402,7 +421,7 @@ async def merged_slice(
     Both cursors are decoded before any vendor call, so a bad one costs none.
     """
     if not lists:
-        return Slice([], has_next_page=False, has_previous_page=False, total_count=0)
+        return Slice([], scope, has_next_page=False, has_previous_page=False, total_count=0)
     after = _decode_state(args.after, scope, lists) if args.after is not None else None
     before = _decode_state(args.before, scope, lists) if args.before is not None else None
     state = after or _start_state(lists, args.head or args.tail or 0, like=before)
@@ -411,14 +430,15 @@ async def merged_slice(
         return await _backward(lists, state, caps, args, scope)
     tail = args.tail
     need = args.head if tail is None else max(args.head, tail + 1)
-    edges, end, failures = await _forward(lists, state, need, scope, caps)
+    edges, end, failures = await _forward(lists, state, need, caps)
     more = len(edges) > args.head or _more(end, caps)
     kept = list(_trim(edges, args))
     resume = None
     if not kept and failures and more:
         resume = encode_cursor(scope, state.encode())  # the failed sources' positions
     return Slice(
-        edges=kept,
+        entries=kept,
+        scope=scope,
         has_next_page=more,
         has_previous_page=(
             len(edges) > tail if tail is not None else after is not None and after.last is not None
@@ -439,11 +459,11 @@ async def _backward(
     """The last ``args.tail`` items of the window, read forwards (vendors page forwards
     only), at most :data:`MAX_BACKWARD_SCAN` of them."""
     count = args.tail or 0
-    window: deque[tuple[str, Sourced[RecordT]]] = deque(maxlen=count + 1)
+    window: deque[tuple[Any, Sourced[RecordT]]] = deque(maxlen=count + 1)
     failures: list[SourceFailure] = []
     scanned = 0
     while _more(state, caps, skip := frozenset(f.source for f in failures)):
-        edges, state, failed = await _forward(lists, state, MAX_PAGE_SIZE, scope, caps, skip)
+        edges, state, failed = await _forward(lists, state, MAX_PAGE_SIZE, caps, skip)
         failures.extend(failed)  # a failed source is not asked again in this scan
         if not edges and not failed:
             break  # only empty pages came back: nothing more to find
@@ -456,7 +476,8 @@ async def _backward(
             )
     items = list(window)
     return Slice(
-        edges=items[max(0, len(items) - count) :],
+        entries=items[max(0, len(items) - count) :],
+        scope=scope,
         has_next_page=args.before is not None,
         has_previous_page=len(items) > count,
         total_count=state.total(),

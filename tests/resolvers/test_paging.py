@@ -542,3 +542,28 @@ async def test_a_page_without_failures_has_no_resume_cursor(first: int) -> None:
     page = await merged_slice([vendor.as_list()], ConnectionArgs(first=first), "s")
     assert page.has_next_page
     assert page.resume_cursor is None
+
+
+def test_in_memory_cursors_are_the_offsets_encoded_when_asked() -> None:
+    page = slice_list(list("abcdefgh"), ConnectionArgs(first=3, after=encode_cursor("s", 1)), "s")
+    assert page.items == ["c", "d", "e"]
+    assert [cursor for cursor, _ in page.edges] == [encode_cursor("s", i) for i in (2, 3, 4)]
+    assert (page.cursor(0), page.cursor(-1)) == (encode_cursor("s", 2), encode_cursor("s", 4))
+
+
+async def test_each_merged_cursor_holds_the_state_after_its_own_item() -> None:
+    """Cursors are encoded after the page is read: each must still hold its own position,
+    not the one the read ended at."""
+    lists = [FakeVendor("a", 5).as_list(), FakeVendor("b", 5).as_list()]
+    page = await merged_slice(lists, ConnectionArgs(first=4), "scope")
+    states = [decode_cursor(cursor, "scope") for cursor, _ in page.edges]
+    assert [state["n"] for state in states] == [
+        {"a": 1, "b": 0},
+        {"a": 1, "b": 1},
+        {"a": 2, "b": 1},
+        {"a": 2, "b": 2},
+    ]
+    assert [state["last"] for state in states] == ["a", "b", "a", "b"]
+    assert page.cursor(-1) == page.edges[-1][0]
+    following = await merged_slice(lists, ConnectionArgs(first=1, after=page.cursor(1)), "scope")
+    assert [item.record.id for item in following.items] == [page.items[2].record.id]
