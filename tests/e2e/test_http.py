@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from multidict import CIMultiDict
 
-from graph.http import negotiate
+from graph.http import GraphQLOverHTTP, negotiate
 from tests.harness import GraphQLServer
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -242,3 +242,33 @@ async def test_named_operation_of_several_runs(server: GraphQLServer) -> None:
     body = {"query": "query A { __typename } query B { b: __typename }", "operationName": "B"}
     answer = await send(server, body=body)
     assert answer.body == {"data": {"b": "Query"}}
+
+
+async def test_non_ascii_answers_are_utf_8_and_decode_to_the_same_text(
+    server: GraphQLServer,
+) -> None:
+    """Bodies are UTF-8 as their charset says (orjson writes no \\u escapes): the bytes of
+    the standard library's ``ensure_ascii=False``, and a client reads the same text."""
+    name = "école-😀-</script>"
+    query = "query($s: [String!]) { users(first: 1, sources: $s) { totalCount } }"
+    async with server.session.post(
+        server.url + "/graphql", json={"query": query, "variables": {"s": [name]}}
+    ) as response:
+        raw = await response.read()
+        assert response.headers["content-type"] == "application/json; charset=utf-8"
+    body = json.loads(raw.decode("utf-8"))
+    (error,) = body["errors"]
+    assert repr(name) in error["message"]
+    assert name.encode("utf-8") in raw
+    assert raw == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": "é😀", "b": [1, 2.5, None, True]}, {"big": 2**70}, {"lone": "\ud800"}],
+    ids=["unicode", "beyond-64-bits", "lone-surrogate"],
+)
+def test_the_body_encoder_writes_what_the_standard_library_reads(value: Any) -> None:
+    """What orjson refuses (vendor data in ``remoteData``) is still encoded."""
+    encoded = GraphQLOverHTTP.encode_json(cast(Any, None), value)
+    assert json.loads(encoded) == value
