@@ -80,7 +80,7 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         server: ServerSettings,
         cursor_key: bytes,
     ) -> None:
-        super().__init__(schema, documents, schema.max_tokens)
+        super().__init__(schema, documents, schema.max_tokens, schema.documents)
         self._state = state
         self._graphiql = graphiql
         self._server = server
@@ -168,7 +168,11 @@ def _documents(config: AppConfig, schema: LmsGraphSchema) -> DocumentRegistry:
     graphql_schema = schema._schema
     manifests = config.documents.load_manifests(graphql_schema)
     return DocumentRegistry(
-        config.documents_store(), graphql_schema, config.documents.policy(), manifests
+        config.documents_store(),
+        graphql_schema,
+        config.documents.policy(),
+        manifests,
+        parsed=schema.documents,
     )
 
 

@@ -37,6 +37,7 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse, validate
 from graphql.type import GraphQLSchema
 
+from graph.document_cache import DocumentCache
 from resolvers.cache import CacheStore
 from resolvers.cache.keys import KEY_PREFIX, KEY_VERSION
 
@@ -260,6 +261,8 @@ class DocumentRegistry:
         schema: What every document is validated against before it is registered.
         policy: Mode, APQ switch and TTL.
         manifests: Trusted documents loaded at start-up (kept in the process).
+        parsed: The schema's parsed documents: each manifest document is parsed into
+            it now, so no execution parses it again.
     """
 
     def __init__(
@@ -268,6 +271,7 @@ class DocumentRegistry:
         schema: GraphQLSchema,
         policy: ApqPolicy,
         manifests: Iterable[PersistedDocument] = (),
+        parsed: DocumentCache | None = None,
     ) -> None:
         self.store = store
         self.policy = policy
@@ -277,6 +281,8 @@ class DocumentRegistry:
         for document in manifests:
             self._by_sha[document.sha256] = document.body
             self._by_id[document.id] = document.body
+            if parsed is not None:
+                parsed.register(document.body)
         self._logged: set[str] = set()
 
     @property

@@ -228,6 +228,8 @@ class IndexedSource(Source):
         """Turn ``source`` into an IndexedSource in place: a parsed document's nodes all
         point at that one object, so their locations use the index from now on. (Parsing
         an IndexedSource instead would mean parsing twice whenever parsing fails.)"""
+        if isinstance(source, IndexedSource):
+            return  # a kept document (graph/document_cache.py), indexed when first parsed
         source.__class__ = IndexedSource
         cast(IndexedSource, source)._index()
 

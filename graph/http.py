@@ -37,6 +37,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from graph.document_cache import DocumentCache
 from graph.documents import DocumentCode, DocumentRefused, DocumentRegistry
 from graph.limits import more_tokens_than
 from resolvers.context import Context
@@ -124,13 +125,15 @@ def negotiate(accept: str | None) -> str:
     return GRAPHQL_RESPONSE_JSON if graphql > 0 and graphql >= plain else JSON
 
 
-def _operation_count(query: str, max_tokens: int | None) -> int:
-    if max_tokens is not None and more_tokens_than(query, max_tokens):
-        return 0  # refused by the token limit, without lexing it here
-    try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
-    except GraphQLError:
-        return 0  # execution reports the syntax error as usual
+def _operation_count(query: str, max_tokens: int | None, documents: DocumentCache) -> int:
+    document = documents.document(query)
+    if document is None:
+        if max_tokens is not None and more_tokens_than(query, max_tokens):
+            return 0  # refused by the token limit, without lexing it here
+        try:
+            document = parse(query, no_location=True, max_tokens=max_tokens)
+        except GraphQLError:
+            return 0  # execution reports the syntax error as usual
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
@@ -167,14 +170,21 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         documents: Resolves persisted documents and enforces ``[documents] mode``.
         max_tokens: ``[limits] max_tokens``: the view parses a document to count its
             operations, and must not lex more of it than the token limit allows.
+        document_cache: The schema's parsed documents, so counting the operations of
+            a known document parses nothing.
     """
 
     def __init__(
-        self, schema: BaseSchema, documents: DocumentRegistry, max_tokens: int | None = None
+        self,
+        schema: BaseSchema,
+        documents: DocumentRegistry,
+        max_tokens: int | None = None,
+        document_cache: DocumentCache | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.documents = documents
         self.max_tokens = max_tokens
+        self.document_cache = document_cache if document_cache is not None else DocumentCache(0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -259,7 +269,10 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
                 "no GraphQL query in the request: send query, or a persisted document's ID",
             )
         operation_name = params.get("operationName")
-        if operation_name is None and _operation_count(query, self.max_tokens) > 1:
+        if (
+            operation_name is None
+            and _operation_count(query, self.max_tokens, self.document_cache) > 1
+        ):
             raise RequestRefused(
                 400,
                 RequestCode.OPERATION_NAME_REQUIRED,

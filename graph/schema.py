@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectors.errors import ConnectorError
 from graph.config import LimitsSettings
+from graph.document_cache import CachedDocuments, DocumentCache
 from graph.errors import ErrorShaping, IndexedParsing
 from graph.failure_log import SourceFailureLog
 from graph.federation import (
@@ -39,12 +40,24 @@ class LmsGraphSchema(strawberry.Schema):
     abusive document: a regex count at C speed refuses it first, for a tenth of that.
     """
 
-    def __init__(self, *args: Any, max_tokens: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_tokens: int | None = None,
+        documents: DocumentCache | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_tokens = max_tokens
+        self.documents = documents if documents is not None else DocumentCache(0)
 
     async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
-        if query and self.max_tokens is not None and more_tokens_than(query, self.max_tokens):
+        if (
+            query
+            and self.max_tokens is not None
+            and self.documents.document(query) is None  # a kept one passed
+            and more_tokens_than(query, self.max_tokens)
+        ):
             logger.debug("client error: more than %d tokens", self.max_tokens)
             return ExecutionResult(data=None, errors=[tokens_error(self.max_tokens)])
         return await super().execute(query, *args, **kwargs)
@@ -83,7 +96,10 @@ def build_schema(
     """The schema of a server with ``[limits]``, ``[server] introspection`` and
     ``[server] federation``."""
     limits = limits or LimitsSettings()
+    documents = DocumentCache(max_tokens=limits.max_tokens)
     extensions: list[Any] = [
+        # First: its validation hook runs before the limits' (graph/document_cache.py).
+        lambda: CachedDocuments(documents),
         IndexedParsing,
         *limit_extensions(limits, introspection=introspection),
         lambda: ErrorShaping(limits.max_errors),
@@ -91,13 +107,16 @@ def build_schema(
         SourceFailureLog,
     ]
     if not federation:
-        return LmsGraphSchema(query=Query, max_tokens=limits.max_tokens, extensions=extensions)
+        return LmsGraphSchema(
+            query=Query, max_tokens=limits.max_tokens, documents=documents, extensions=extensions
+        )
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoServiceField]))
     return FederatedSchema(
         query=FederatedQuery,
         types=subgraph_definitions(),
         max_tokens=limits.max_tokens,
+        documents=documents,
         max_representations=limits.max_representations,
         extensions=extensions,
         federation_version=FEDERATION_VERSION,

@@ -282,3 +282,49 @@ async def test_healthz_answers_while_abusive_queries_are_refused(everywhere: Emu
         # Generous bounds for a loaded machine; bench/limits.py prints the real figures.
         assert statistics.median(latencies) < 0.1, latencies
         assert max(latencies) < 1.0, latencies
+
+
+async def test_a_document_seen_before_is_still_priced_per_request(
+    limited: GraphQLServer, everywhere: Emulator
+) -> None:
+    """The server keeps a validated document; its cost depends on the variables, so
+    each request is priced again."""
+    query = (
+        f'query Cost($first: Int!) {{ users(first: $first, source: "{SKILLJAR}") {{ '
+        "edges { node { progressions(first: 1) { edges { node { id } } } } } } }"
+    )
+    for first, code in [(10, None), (11, "QUERY_TOO_COSTLY"), (10, None), (11, "QUERY_TOO_COSTLY")]:
+        everywhere.clear_requests()
+        status, body, _ = await limited.send(query, {"first": first})
+        assert status == 200, body
+        assert codes(body) == ([code] if code else []), body
+        assert everywhere.count() == (0 if code else 11)
+
+
+async def test_a_refused_document_is_refused_every_time(
+    limited: GraphQLServer, everywhere: Emulator
+) -> None:
+    deep = one_user("progressions { edges { node { revision { course { id } } } } }")
+    for _ in range(3):
+        await refused(limited, everywhere, deep, "QUERY_TOO_DEEP")
+
+
+async def test_each_operation_of_a_kept_document_runs_by_its_name(
+    limited: GraphQLServer, everywhere: Emulator
+) -> None:
+    document = f"query A {{ {one_user('id')[2:-2]} }} query B {{ sources {{ name }} }}"
+    for _ in range(2):
+        a = await limited.session.post(
+            limited.url + "/graphql", json={"query": document, "operationName": "A"}
+        )
+        assert "users" in (await a.json())["data"]
+        b = await limited.session.post(
+            limited.url + "/graphql", json={"query": document, "operationName": "B"}
+        )
+        assert "sources" in (await b.json())["data"]
+        for name, code in [(None, "OPERATION_NAME_REQUIRED"), ("C", "UNKNOWN_OPERATION")]:
+            refused_answer = await limited.session.post(
+                limited.url + "/graphql", json={"query": document, "operationName": name}
+            )
+            assert refused_answer.status == 400
+            assert codes(await refused_answer.json()) == [code]
