@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, Self, TypeVar
 
 import strawberry
@@ -90,11 +91,16 @@ def _global_id() -> Any:
     return strawberry.field(name="id", description=_ID_DESCRIPTION)
 
 
+@cache
+def _type_name(cls: type) -> str:
+    return get_object_definition(cls, strict=True).name
+
+
 def _common(cls: type, source: str, record: model.Record, key: str | None = None) -> dict[str, Any]:
     node_id = join_node_id(source, key if key is not None else record.id)
     return {
         "node_id": node_id,
-        "_id": global_id(get_object_definition(cls, strict=True).name, node_id),
+        "_id": global_id(_type_name(cls), node_id),
         "source": source,
         "remote_id": record.id,
         "created_at": record.created_at,

@@ -63,6 +63,7 @@ def split_node_id(node_id: str) -> tuple[str, str]:
     return source, key
 
 
+@lru_cache(maxsize=65_536)  # built for every revision a response names
 def revision_key(course_id: str, revision_id: str) -> str:
     return f"{quote(course_id, safe='')}/{quote(revision_id, safe='')}"
 
