@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import strawberry
 from graphql import (
@@ -89,6 +89,20 @@ def _global_id() -> Any:
     ``GlobalID`` for every node of a response, a third of Strawberry's per-field cost on
     a warm traversal (bench/engine.py). Same SDL (``id: ID!``), same bytes."""
     return strawberry.field(name="id", description=_ID_DESCRIPTION)
+
+
+SharedT = TypeVar("SharedT", "Course", "Revision")
+
+
+def _shared(info: Info, cls: type[SharedT], source: str, record: Any) -> SharedT:
+    """The node of ``record`` built once per request: the progressions of a page name
+    the same few revisions and courses over and over (the DataLoader hands back the same
+    record each time), and building one, with its skills, costs more than the look-up."""
+    key = (cls, source, id(record))  # the node keeps its record: the id stays its own
+    node = info.context.nodes.get(key)
+    if node is None:
+        node = info.context.nodes[key] = cls.from_domain(source, record)
+    return cast(SharedT, node)
 
 
 @cache
@@ -278,7 +292,7 @@ class Revision(relay.Node, SourceRecord):
     @strawberry.field(description="The course this revision belongs to.")
     async def course(self, info: Info) -> Course | None:
         course = await info.context.loaders.of(self.source).courses.load(self.record.course_id)
-        return Course.from_domain(self.source, course) if course else None
+        return _shared(info, Course, self.source, course) if course else None
 
     @strawberry.field(
         description="Learners' progressions on this revision; null if its source failed."
@@ -461,14 +475,14 @@ class Progression(relay.Node, SourceRecord):
             return None
         loader = info.context.loaders.of(self.source).revisions
         revision = await loader.load(RevisionRef(course_id, revision_id))
-        return Revision.from_domain(self.source, revision) if revision else None
+        return _shared(info, Revision, self.source, revision) if revision else None
 
     @strawberry.field(description="The course of that revision.")
     async def course(self, info: Info) -> Course | None:
         if self.record.course_id is None:
             return None
         course = await info.context.loaders.of(self.source).courses.load(self.record.course_id)
-        return Course.from_domain(self.source, course) if course else None
+        return _shared(info, Course, self.source, course) if course else None
 
 
 def _progression_args(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.records import BadRecords
 from resolvers.cache.notices import StaleNotice
@@ -39,6 +40,8 @@ class Context:
             source failed (the server binds it with ``collect_stale_notices``).
         bad_records: Vendor pages whose unusable records were skipped (the server binds
             it with ``collect_bad_records``); reported as warnings.
+        nodes: GraphQL nodes built in this request, by type, source and record, so a
+            record named on many rows is built once (``graph.types``).
     """
 
     sources: SourceRegistry
@@ -49,6 +52,7 @@ class Context:
     failures: list[ReportedFailure] = field(default_factory=list)
     stale: list[StaleNotice] = field(default_factory=list)
     bad_records: list[BadRecords] = field(default_factory=list)
+    nodes: dict[tuple[type, str, int], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sources)
