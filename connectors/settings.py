@@ -26,6 +26,7 @@ __all__ = [
     "AbsorbSettings",
     "Credential",
     "KomboSettings",
+    "PlainSetting",
     "SkilljarSettings",
     "SourceSettings",
     "StackOneSettings",

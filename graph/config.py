@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from connectors.model import EntityKind
-from connectors.settings import SOURCE_NAME_PATTERN, Credential, SourceSettings
+from connectors.settings import SOURCE_NAME_PATTERN, Credential, PlainSetting, SourceSettings
 from graph.documents import (
     ApqPolicy,
     DocumentMode,
@@ -254,7 +254,8 @@ class ClientSettings(StrictModel):
     """One ``[[clients]]`` table: an API client, known by the SHA-256 of its key."""
 
     name: str = Field(pattern=SOURCE_NAME_PATTERN)
-    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    #: May be ``env:NAME``: one mounted config serves deployments with their own keys.
+    key_sha256: PlainSetting = Field(pattern=r"^[0-9a-f]{64}$")
     #: The sources it may read; None (unset): every source.
     sources: Annotated[list[str], Field(min_length=1)] | None = None
 

@@ -176,3 +176,21 @@ def test_deadline_and_breaker_settings() -> None:
 def test_bad_server_settings_are_one_line(extra: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config(extra + KOMBO + 'api_key = "k"\n')
+
+
+def test_a_client_key_digest_may_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A container's config is one mounted file; each deployment's keys come with its
+    environment (compose.yaml sets LMS_GRAPH_APP_KEY_SHA256 from .env)."""
+    digest = "ab" * 32
+    monkeypatch.setenv("APP_KEY_SHA256", digest)
+    clients = '[[clients]]\nname = "app"\nkey_sha256 = "env:APP_KEY_SHA256"\n'
+    config = parse_config(KOMBO + 'api_key = "k"\n' + clients)
+    assert config.clients[0].key_sha256 == digest
+    monkeypatch.setenv("APP_KEY_SHA256", "not-a-digest")
+    with pytest.raises(ConfigError, match=r"clients\.0\.key_sha256: String should match"):
+        parse_config(KOMBO + 'api_key = "k"\n' + clients)
+    monkeypatch.delenv("APP_KEY_SHA256")
+    with pytest.raises(ConfigError, match="environment variable APP_KEY_SHA256 is not set"):
+        parse_config(KOMBO + 'api_key = "k"\n' + clients)
