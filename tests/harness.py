@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,6 +43,7 @@ __all__ = [
     "DEMO_SOURCES",
     "NO_CACHE",
     "GraphQLServer",
+    "cli_server",
     "demo_sources",
     "kombo_source",
     "run_server",
@@ -212,3 +215,59 @@ async def run_server(
         server.should_exit = True
         await task
         sock.close()
+
+
+#: ``lms-graph`` as the checkout's Python runs it (tests of a built install pass their own).
+LMS_GRAPH = (sys.executable, "-m", "graph.cli")
+
+
+@asynccontextmanager
+async def cli_server(
+    *args: str,
+    command: Sequence[str] = LMS_GRAPH,
+    env: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    stop: signal.Signals = signal.SIGINT,
+    start_seconds: float = 30.0,
+) -> AsyncIterator[GraphQLServer]:
+    """``lms-graph serve ARGS`` as a process of its own, once its /healthz answers.
+
+    Args:
+        args: After ``serve``; must hold ``--port``.
+        command: The ``lms-graph`` to run.
+        env: The process's whole environment (default: this one's).
+        headers: Sent with every request of the yielded server's session (a client key).
+        stop: The signal that ends it (Ctrl-C's SIGINT; ``docker stop`` sends SIGTERM);
+            it must then exit 0.
+        start_seconds: How long it may take to answer /healthz.
+    """
+    process = await asyncio.create_subprocess_exec(
+        *command, "serve", *args, "--log-level", "warning",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=None if env is None else dict(env),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{args[args.index('--port') + 1]}"
+    try:
+        async with aiohttp.ClientSession(headers=headers) as session:
+            deadline = time.monotonic() + start_seconds
+            while not await _answers(session, base + "/healthz"):
+                if process.returncode is not None:
+                    assert process.stderr is not None
+                    stderr = (await process.stderr.read()).decode()
+                    raise AssertionError(f"lms-graph serve exited at start: {stderr}")
+                assert time.monotonic() < deadline, f"no /healthz within {start_seconds} s"
+                await asyncio.sleep(0.05)
+            yield GraphQLServer(base, session)
+    finally:
+        if process.returncode is None:
+            process.send_signal(stop)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=10)
+    assert process.returncode == 0, stderr.decode()
+
+
+async def _answers(session: aiohttp.ClientSession, url: str) -> bool:
+    try:
+        async with session.get(url) as response:
+            return response.status == 200
+    except aiohttp.ClientConnectionError:
+        return False

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-
-import aiohttp
 
 from connectors.sandbox import Emulator, KomboTenant
 from graph.config import DEMO_CONFIG
-from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source, run_server
+from tests.harness import CANONICAL_QUERY, GraphQLServer, cli_server, kombo_source, run_server
 
 SOURCES = "{ sources { name kind health { ok code message latencyMs } } }"
 
@@ -59,40 +54,12 @@ async def test_sources_report_health_per_source(
     assert "PLATFORM.INTEGRATION_NOT_FOUND" in globex["health"]["message"]
 
 
-@asynccontextmanager
-async def _cli_server(*args: str) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
-    """``lms-graph serve ARGS`` as a process, once /healthz answers; on exit it must stop
-    cleanly on SIGINT (exit code 0)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "graph.cli", "serve", *args, "--log-level", "warning",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    port = args[args.index("--port") + 1]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(base + "/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-            yield base, session
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout=10)
-    assert process.returncode == 0, stderr.decode()
-
-
 async def test_cli_serves_the_embedded_demo(tmp_path: Path) -> None:
     emulator_port, server_port = _free_port(), _free_port()
     config = tmp_path / "demo.toml"
     config.write_text(DEMO_CONFIG.replace("8700", str(emulator_port)), encoding="utf-8")
-    async with _cli_server("--config", str(config), "--port", str(server_port)) as (base, session):
-        payload = {"query": CANONICAL_QUERY, "variables": {"first": 5}}
-        async with session.post(base + "/graphql", json=payload) as response:
-            body = await response.json()
+    async with cli_server("--config", str(config), "--port", str(server_port)) as server:
+        body = await server.post(CANONICAL_QUERY, {"first": 5})
     assert "errors" not in body
     assert len(body["data"]["users"]["edges"]) == 5
 
@@ -143,12 +110,11 @@ async def test_a_busy_emulator_port_is_one_line_naming_it_and_the_setting() -> N
 async def test_emulator_port_moves_the_demo_emulator_and_its_sources() -> None:
     emulator_port, server_port = _free_port(), _free_port()
     args = ("--port", str(server_port), "--emulator-port", str(emulator_port))
-    async with _cli_server(*args) as (base, session):
+    async with cli_server(*args) as server:
         query = "{ users(first: 8) { edges { node { source } } } sources { health { ok } } }"
-        async with session.post(base + "/graphql", json={"query": query}) as response:
-            body = await response.json()
+        body = await server.post(query)
         # The emulator itself answers on the new port (its error body: no key sent).
-        async with session.get(f"http://127.0.0.1:{emulator_port}/kombo/v1/lms/users") as r:
+        async with server.session.get(f"http://127.0.0.1:{emulator_port}/kombo/v1/lms/users") as r:
             assert r.status == 401
     assert "errors" not in body, body
     assert {e["node"]["source"] for e in body["data"]["users"]["edges"]} == {
