@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # lms-graph as a container: README.md, "Running in production".
-#   docker build -t lms-graph .
+#   docker build -t lms-graph .                          (--build-arg EXTRAS=otel: tracing)
 #   docker run -p 8000:8000 -v "$PWD/deploy:/etc/lms-graph:ro" -e ... lms-graph
 # tests/deploy/test_container.py runs these steps without a Docker engine (DEVELOPERS.md).
 
@@ -13,7 +13,9 @@ COPY pyproject.toml README.md ./
 COPY graph/ graph/
 COPY resolvers/ resolvers/
 COPY connectors/ connectors/
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Optional extras: --build-arg EXTRAS=otel adds OpenTelemetry tracing (README.md).
+ARG EXTRAS=""
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".${EXTRAS:+[$EXTRAS]}"
 
 # -- runtime: the installed wheels and nothing else; the wheels are mounted, not copied,
 # so they add no layer.
@@ -22,9 +24,10 @@ LABEL org.opencontainers.image.title="lms-graph" \
       org.opencontainers.image.description="One GraphQL endpoint over every LMS"
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 # The versions are pinned by the build stage: --no-index installs only its wheels.
+ARG EXTRAS=""
 # hadolint ignore=DL3013
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links /wheels lms-graph
+    pip install --no-cache-dir --no-index --find-links /wheels "lms-graph${EXTRAS:+[$EXTRAS]}"
 # A fixed numeric UID, so that Kubernetes' runAsNonRoot can check it without /etc/passwd.
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin lms-graph
 USER 10001:10001

@@ -7,6 +7,7 @@ Container paths are mapped to folders of the test; nothing else is rewritten."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -35,11 +36,21 @@ class Stage:
         return found
 
     def env(self) -> dict[str, str]:
+        """The image's environment: its ``ENV``s."""
         pairs: dict[str, str] = {}
         for instruction in self.all("ENV"):
             values = instruction.value
             pairs.update(zip(values[::2], values[1::2], strict=True))
         return pairs
+
+    def run_env(self) -> dict[str, str]:
+        """What a ``RUN`` sees: each ``ARG``'s default too."""
+        pairs: dict[str, str] = {}
+        for instruction in self.all("ARG"):
+            (declaration,) = instruction.value
+            name, _, default = declaration.partition("=")
+            pairs[name] = " ".join(shlex.split(default))
+        return pairs | self.env()
 
 
 def stages(path: Path) -> list[Stage]:

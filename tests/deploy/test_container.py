@@ -57,6 +57,8 @@ def test_two_stages_the_runtime_without_sources_or_build_tools() -> None:
     install = runtime.all("RUN")[0]
     assert install.flags == ("--mount=type=bind,from=build,source=/wheels,target=/wheels",)
     assert "--no-index" in install.value[0].split()
+    # An extra (otel) must be built into wheels and installed, so both stages declare it.
+    assert build.run_env()["EXTRAS"] == runtime.run_env()["EXTRAS"] == ""
 
 
 def test_it_runs_as_a_numeric_non_root_user_that_exists() -> None:
@@ -109,14 +111,9 @@ class Installed:
     root: Path  # the image's filesystem root, for mapped paths
 
 
-def _container_env(stage: Stage, venv: Path) -> dict[str, str]:
+def _container_env(env: dict[str, str], venv: Path) -> dict[str, str]:
     # Only what an image has: no PYTHONPATH, no VIRTUAL_ENV, nothing of this checkout.
-    return {
-        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
-        "HOME": "/home/lms-graph",
-        "LANG": "C.UTF-8",
-        **stage.env(),
-    }
+    return {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": "/home/lms-graph", **env}
 
 
 def _fresh_python(path: Path) -> Path:
@@ -150,14 +147,15 @@ def installed() -> Iterator[Installed]:
         # venv's pip does what the base image's does (a fresh one would cost ~10 s more).
         builder = Path(sys.executable).parent.parent
         for step in build.all("RUN"):
-            run_step(step.value[0], workdir, _container_env(build, builder), {"/wheels": wheels})
+            env = _container_env(build.run_env(), builder)
+            run_step(step.value[0], workdir, env, {"/wheels": wheels})
         venv = _fresh_python(top / "image")
-        env = _container_env(runtime, venv)
         for step in runtime.all("RUN"):
             if step.value[0].startswith("useradd"):
                 continue  # the user is this machine's business: the tests run as its UID
+            env = _container_env(runtime.run_env(), venv)
             run_step(step.value[0], top, env, {"/wheels": wheels})
-        yield Installed(runtime, venv, env, top / "root")
+        yield Installed(runtime, venv, _container_env(runtime.env(), venv), top / "root")
     finally:
         shutil.rmtree(top)
 
