@@ -22,6 +22,7 @@ from tests.deploy.image import stages
 from tests.deploy.instances import ROOT, free_port
 
 INSTANCES = ("lms-graph-1", "lms-graph-2")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 DOTENV = {
     "REDIS_PASSWORD": "9d0c4e7f1a2b3c4d5e6f7a8b9c0d1e2f",
     "LMS_GRAPH_CURSOR_SECRET": "cursor-secret-of-the-compose-test",
@@ -34,8 +35,8 @@ def compose() -> dict[str, Any]:
     return load_compose(ROOT / "compose.yaml")
 
 
-def _environment(service: dict[str, Any]) -> dict[str, str]:
-    return {name: interpolate(value, DOTENV) for name, value in service["environment"].items()}
+def _environment(service: dict[str, Any], dotenv: dict[str, str] = DOTENV) -> dict[str, str]:
+    return {name: interpolate(value, dotenv) for name, value in service["environment"].items()}
 
 
 def _mounts(service: dict[str, Any]) -> dict[str, Path]:
@@ -68,26 +69,52 @@ def test_the_services_and_who_waits_for_whom(compose: dict[str, Any]) -> None:
 def test_every_instance_reads_the_deploy_config_with_its_environment(
     compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _check_instances(compose, DOTENV, monkeypatch)
+
+
+def test_the_readme_commands_write_the_env_file_compose_needs(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The README's block up to ``docker compose up``, run: its .env makes both instances
+    start, and the key it prints is the one the config accepts."""
+    (block,) = [b for b in re.findall(r"```sh\n(.*?)```", README, re.DOTALL) if "> .env" in b]
+    script = block[: block.index("\ndocker compose up")]
+    done = subprocess.run(  # noqa: S603
+        ["/bin/bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    key = done.stdout.strip().rpartition(": ")[2]
+    dotenv = dict(
+        line.split("=", 1) for line in (tmp_path / ".env").read_text().splitlines() if line
+    )
+    required = set(re.findall(r"\$\{(\w+):\?", (ROOT / "compose.yaml").read_text()))
+    assert set(dotenv) == required
+    assert dotenv["LMS_GRAPH_APP_KEY_SHA256"] == key_sha256(key)
+    _check_instances(compose, dotenv, monkeypatch)
+
+
+def _check_instances(
+    compose: dict[str, Any], dotenv: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     (_, runtime) = stages(ROOT / "Dockerfile")
     mounted = runtime.env()["LMS_GRAPH_CONFIG"]
     for name in INSTANCES:
         service = compose["services"][name]
         assert _mounts(service) == {mounted: ROOT / "deploy" / "config.toml"}
-        env = _environment(service)
+        env = _environment(service, dotenv)
         for variable, value in env.items():
             monkeypatch.setenv(variable, value)
         config = load_config(ROOT / "deploy" / "config.toml")
         assert config.cache.backend == "redis"
         assert config.cache.url is not None
         url = config.cache.url.get_secret_value()
-        assert url == f"redis://:{DOTENV['REDIS_PASSWORD']}@redis:6379/0"
+        assert url == f"redis://:{dotenv['REDIS_PASSWORD']}@redis:6379/0"
         assert config.server.cursor_secret is not None
-        assert config.server.cursor_secret.get_secret_value() == DOTENV["LMS_GRAPH_CURSOR_SECRET"]
-        assert [c.key_sha256 for c in config.clients] == [DOTENV["LMS_GRAPH_APP_KEY_SHA256"]]
+        assert config.server.cursor_secret.get_secret_value() == dotenv["LMS_GRAPH_CURSOR_SECRET"]
+        assert [c.key_sha256 for c in config.clients] == [dotenv["LMS_GRAPH_APP_KEY_SHA256"]]
         assert listen_refusal(config, "0.0.0.0") is None  # noqa: S104 - as CMD listens
-    assert _environment(compose["services"]["lms-graph-1"]) == _environment(
-        compose["services"]["lms-graph-2"]
-    )
+    first, second = (_environment(compose["services"][name], dotenv) for name in INSTANCES)
+    assert first == second
 
 
 def test_the_load_balancer_sends_to_both_instances_on_the_image_port(
