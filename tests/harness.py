@@ -46,6 +46,7 @@ __all__ = [
     "cli_server",
     "demo_sources",
     "kombo_source",
+    "responds",
     "run_server",
 ]
 
@@ -252,7 +253,7 @@ async def cli_server(
     try:
         async with aiohttp.ClientSession(headers=headers) as session:
             deadline = time.monotonic() + start_seconds
-            while not await _answers(session, base + "/healthz"):
+            while not await responds(session, base + "/healthz"):
                 if process.returncode is not None:
                     assert process.stderr is not None
                     stderr = (await process.stderr.read()).decode()
@@ -267,7 +268,8 @@ async def cli_server(
     assert process.returncode in exit_codes, stderr.decode()
 
 
-async def _answers(session: aiohttp.ClientSession, url: str) -> bool:
+async def responds(session: aiohttp.ClientSession, url: str) -> bool:
+    """Whether ``url`` answers GET with 200 (False while nothing listens there)."""
     try:
         async with session.get(url) as response:
             return response.status == 200
