@@ -241,7 +241,8 @@ async def cli_server(
         headers: Sent with every request of the yielded server's session (a client key).
         stop: The signal that ends it (Ctrl-C's SIGINT; ``docker stop`` sends SIGTERM).
         exit_codes: What it may exit with then: 0 after Ctrl-C; after SIGTERM uvicorn
-            shuts down, then raises the signal again (-15 here, 143 in a container).
+            shuts down, then raises the signal again, which ends the process (-15) unless
+            it is a container's PID 1 (the kernel ignores it there: 0).
         start_seconds: How long it may take to answer /healthz.
     """
     process = await asyncio.create_subprocess_exec(
