@@ -106,6 +106,8 @@ def _check_instances(
             monkeypatch.setenv(variable, value)
         config = load_config(ROOT / "deploy" / "config.toml")
         assert config.cache.backend == "redis"
+        grace = float(service["stop_grace_period"].removesuffix("s"))
+        assert grace > config.server.request_timeout_seconds
         assert config.cache.url is not None
         url = config.cache.url.get_secret_value()
         assert url == f"redis://:{dotenv['REDIS_PASSWORD']}@redis:6379/0"
