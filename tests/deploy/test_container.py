@@ -177,11 +177,8 @@ def test_the_image_runs_the_installed_wheel_with_its_dependencies_met(
 
 def test_lms_graph_clients_new_runs_through_the_entrypoint(installed: Installed) -> None:
     """``docker run IMAGE clients new app`` prints a key and the table to paste."""
-    entrypoint = installed.runtime.one("ENTRYPOINT").value
-    done = subprocess.run(  # noqa: S603
-        [str(installed.venv / "bin" / entrypoint[0]), "clients", "new", "app"],
-        cwd=installed.venv, env=installed.env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    done = _run(installed, installed.env, "clients", "new", "app")
+    assert done.returncode == 0, done.stderr
     assert "[[clients]]" in done.stdout
     assert 'name = "app"' in done.stdout
 
@@ -252,6 +249,38 @@ async def test_cmd_serves_the_mounted_config_healthcheck_follows_and_sigterm_dra
     assert answer[0] == 200
     assert len(answer[1]["data"]["users"]["edges"]) == 3
     assert await asyncio.to_thread(_healthcheck, installed, port) == 1
+    # `docker exec … lms-graph cache clear`: the same config and environment.
+    cleared = _run(installed, env, "cache", "clear")
+    assert cleared.returncode == 0, cleared.stderr
+    assert cleared.stdout.startswith("deleted ")
+    assert "cached entries of every source" in cleared.stdout
+
+
+def test_cmd_without_client_keys_stops_at_start_naming_the_fix(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """The image listens on 0.0.0.0, which a config without [[clients]] may not."""
+    # `docker run --rm lms-graph demo-config > lms-graph.toml`: a config to start from.
+    printed = _run(installed, installed.env, "demo-config")
+    assert "[[clients]]" not in printed.stdout
+    (tmp_path / "demo.toml").write_text(printed.stdout, encoding="utf-8")
+    mounted = _mount(installed, tmp_path / "demo.toml")
+    _, *cmd = installed.runtime.one("CMD").value
+    done = _run(installed, {**installed.env, "LMS_GRAPH_CONFIG": str(mounted)}, "serve", *cmd)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "lms-graph: refusing to listen on 0.0.0.0 without client keys: add [[clients]] "
+        "(lms-graph clients new NAME) or set [server] allow_anonymous = true"
+    ]
+
+
+def _run(installed: Installed, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``docker run IMAGE ARGS``: the ENTRYPOINT with these arguments."""
+    (entrypoint,) = installed.runtime.one("ENTRYPOINT").value
+    return subprocess.run(  # noqa: S603
+        [str(installed.venv / "bin" / entrypoint), *args],
+        cwd=installed.venv, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
 
 
 USERS = "{ users(first: 3) { edges { node { id } } } }"
