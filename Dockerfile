@@ -23,8 +23,8 @@ FROM python:3.11-slim-bookworm
 LABEL org.opencontainers.image.title="lms-graph" \
       org.opencontainers.image.description="One GraphQL endpoint over every LMS"
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
-# The versions are pinned by the build stage: --no-index installs only its wheels.
 ARG EXTRAS=""
+# The versions are pinned by the build stage: --no-index installs only its wheels.
 # hadolint ignore=DL3013
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links /wheels "lms-graph${EXTRAS:+[$EXTRAS]}"
