@@ -15,11 +15,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 
 from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy
 from connectors.absorb import AbsorbConnector
+from connectors.absorb.client import MAX_CONCURRENCY as ABSORB_CONCURRENCY
 from connectors.base import Connector
 from connectors.breaker import CircuitBreaker
 from connectors.kombo import KomboConnector
+from connectors.kombo.client import MAX_CONCURRENCY as KOMBO_CONCURRENCY
 from connectors.skilljar import SkilljarConnector
+from connectors.skilljar.client import MAX_CONCURRENCY as SKILLJAR_CONCURRENCY
 from connectors.stackone import StackOneConnector
+from connectors.stackone.client import MAX_CONCURRENCY as STACKONE_CONCURRENCY
 
 __all__ = [
     "SOURCE_NAME_PATTERN",
@@ -35,6 +39,14 @@ __all__ = [
 ]
 
 SOURCE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+# aiohttp's connection pool holds 100 connections per session: more calls would only queue.
+_MOST_CONCURRENT = 100
+
+
+def _concurrency(default: int) -> Any:
+    """``max_concurrency``: vendor calls of one source in flight at once; the default is
+    the vendor's own (its client module says where it comes from)."""
+    return Field(default=default, ge=1, le=_MOST_CONCURRENT)
 
 
 def _from_env(value: Any) -> Any:
@@ -96,9 +108,12 @@ class BaseSourceSettings(BaseModel):
 
 
 class KomboSettings(BaseSourceSettings):
+    """Kombo: ``max_concurrency`` bounds the chunks of one batched look-up read at once."""
+
     kind: Literal["kombo"]
     api_key: Credential
     integration_id: PlainSetting
+    max_concurrency: int = _concurrency(KOMBO_CONCURRENCY)
 
 
 class StackOneSettings(BaseSourceSettings):
@@ -107,20 +122,20 @@ class StackOneSettings(BaseSourceSettings):
     kind: Literal["stackone"]
     api_key: Credential
     account_id: PlainSetting
-    max_concurrency: int = Field(default=8, ge=1, le=64)
+    max_concurrency: int = _concurrency(STACKONE_CONCURRENCY)
 
 
 class AbsorbSettings(BaseSourceSettings):
     """Absorb: ``token_prefix`` is put before the token in ``Authorization`` (UNVERIFIED
     whether Absorb wants the raw token, the default, or ``"Bearer"``); ``max_concurrency``
-    bounds the per-ID enrolment look-ups."""
+    bounds the per-ID enrolment look-ups and the chunks of a bulk look-up."""
 
     kind: Literal["absorb"]
     api_key: Credential
     username: PlainSetting
     password: Credential
     token_prefix: Literal["", "Bearer"] = ""
-    max_concurrency: int = Field(default=8, ge=1, le=64)
+    max_concurrency: int = _concurrency(ABSORB_CONCURRENCY)
 
 
 class SkilljarSettings(BaseSourceSettings):
@@ -129,7 +144,7 @@ class SkilljarSettings(BaseSourceSettings):
     kind: Literal["skilljar"]
     api_key: Credential
     domain: PlainSetting
-    max_concurrency: int = Field(default=8, ge=1, le=64)
+    max_concurrency: int = _concurrency(SKILLJAR_CONCURRENCY)
 
 
 SourceSettings = Annotated[
@@ -146,6 +161,7 @@ def build_connector(settings: SourceSettings) -> Connector:
             base_url=settings.base_url,
             api_key=settings.api_key,
             integration_id=settings.integration_id,
+            max_concurrency=settings.max_concurrency,
             retry=settings.retry_policy(),
             timeout=settings.client_timeout(),
             breaker=settings.circuit_breaker(),

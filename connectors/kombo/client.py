@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,20 +22,32 @@ from connectors.errors import (
     VendorRejectedRequest,
     VendorUnavailable,
 )
-from connectors.fanout import distinct_chunks
+from connectors.fanout import distinct_chunks, gather_bounded
 from connectors.kombo import payloads
 from connectors.kombo.auth import KomboAuth
 from connectors.kombo.mapping import map_course, map_progression, map_skill, map_user
 from connectors.model import Course, EntityKind, Progression, Record, Skill, User
 from connectors.pagination import BodyCursorPaginator, RepeatedTokenError
 
-__all__ = ["KOMBO_ERRORS", "KomboConnector"]
+__all__ = ["KOMBO_ERRORS", "MAX_CONCURRENCY", "KomboConnector"]
 
 # Vendor facts this client relies on; shared/vendors/kombo.md has the sources.
 MAX_PAGE_SIZE = 250  # documented maximum of `page_size`
 # UNVERIFIED: Kombo documents no cap on `ids`/`user_ids`; 100 IDs of 24 characters keep
 # the URL near 2.5 KB, far below common 8 KB limits.
 MAX_IDS_PER_CALL = 100
+# A filtered list's next page can only be asked once the previous one has arrived (its
+# cursor is in it), so a look-up needing two pages costs two round trips in a row. A
+# grouped look-up (`user_ids`, `course_ids`) is therefore split into chunks expected to
+# fit one page each, read at once. UNVERIFIED: at most 10 progressions per user or
+# course on average (250 / 10 = 25 keys per chunk); a chunk that holds more still reads
+# its further pages, one round trip each.
+KEYS_PER_GROUPED_CALL = 25
+# Kombo documents a concurrency limit (30 calls in flight per integration, answered with
+# 429 `PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`) for action endpoints only, and says model
+# reads such as these lists are not concurrency limited; its request-rate numbers are
+# UNVERIFIED. We keep its documented 30 as our bound on reads too.
+MAX_CONCURRENCY = 30
 
 #: Kombo says to branch on `error.code`, not on the HTTP status.
 KOMBO_ERRORS: Mapping[str, type[ConnectorError]] = {
@@ -57,9 +70,14 @@ KOMBO_ERRORS: Mapping[str, type[ConnectorError]] = {
 #: Every list pages by `page_size`; every look-up sends 100 IDs per call and follows
 #: `next` through its results, 250 per page.
 _BATCHED = CallPrice(per_call=MAX_IDS_PER_CALL, results_per_call=MAX_PAGE_SIZE)
+_GROUPED = CallPrice(per_call=KEYS_PER_GROUPED_CALL, results_per_call=MAX_PAGE_SIZE)
 PRICING = Pricing(
     pages={kind: CallPrice(per_call=MAX_PAGE_SIZE) for kind in EntityKind},
-    lookups={lookup: _BATCHED for lookup in Lookup},
+    lookups={
+        **{lookup: _BATCHED for lookup in Lookup},
+        Lookup.PROGRESSIONS_OF_USERS: _GROUPED,
+        Lookup.PROGRESSIONS_OF_COURSES: _GROUPED,
+    },
 )
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
@@ -100,9 +118,11 @@ class KomboConnector:
         timeout: aiohttp.ClientTimeout | None = None,
         breaker: CircuitBreaker | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_concurrency: int = MAX_CONCURRENCY,
     ) -> None:
         self.name = name
         self.tenant = integration_id
+        self._slots = asyncio.Semaphore(max_concurrency)
         self.breaker = breaker or CircuitBreaker()
         self._http = HttpTransport(
             source=name,
@@ -169,12 +189,11 @@ class KomboConnector:
 
     async def fetch_users_by_email(self, emails: Sequence[str]) -> Mapping[str, Sequence[User]]:
         found: dict[str, list[User]] = {email: [] for email in emails}
-        for chunk in distinct_chunks(emails, MAX_IDS_PER_CALL):
-            params = {"work_emails": ",".join(chunk)}
-            async for item in self._walk("/lms/users", params, payloads.USERS_PAGE):
-                user = map_user(item)
-                if user.email is not None and user.email.lower() in found:
-                    found[user.email.lower()].append(user)
+        chunks = distinct_chunks(emails, MAX_IDS_PER_CALL)
+        params = [{"work_emails": ",".join(chunk)} for chunk in chunks]
+        for user in await self._walk_chunks("/lms/users", params, payloads.USERS_PAGE, map_user):
+            if user.email is not None and user.email.lower() in found:
+                found[user.email.lower()].append(user)
         return found
 
     async def fetch_progressions_of_users(
@@ -251,14 +270,15 @@ class KomboConnector:
         adapter: TypeAdapter[payloads.KomboPage[PayloadT]],
         mapper: Callable[[PayloadT], RecordT],
     ) -> dict[str, RecordT]:
-        found: dict[str, RecordT] = {}
-        for chunk in distinct_chunks(ids, MAX_IDS_PER_CALL):
-            # Deleted records are still records: a look-up by ID should find them.
-            params = {"ids": ",".join(chunk), "include_deleted": "true"}
-            async for item in self._walk(path, params, adapter):
-                record = mapper(item)
-                found[record.id] = record
-        return found
+        # Deleted records are still records: a look-up by ID should find them. At most one
+        # record per ID, so each chunk of 100 fits one page of 250: one round trip.
+        params = [
+            {"ids": ",".join(chunk), "include_deleted": "true"}
+            for chunk in distinct_chunks(ids, MAX_IDS_PER_CALL)
+        ]
+        return {
+            record.id: record for record in await self._walk_chunks(path, params, adapter, mapper)
+        }
 
     async def _progressions_grouped(
         self,
@@ -267,12 +287,25 @@ class KomboConnector:
         keys_of: Callable[[Progression], list[str]],
     ) -> dict[str, list[Progression]]:
         grouped: dict[str, list[Progression]] = defaultdict(list)
-        for chunk in distinct_chunks(keys, MAX_IDS_PER_CALL):
-            params = {filter_name: ",".join(chunk)}
-            async for item in self._walk(
-                "/lms/course-progressions", params, payloads.PROGRESSIONS_PAGE
-            ):
-                progression = map_progression(item)
-                for key in keys_of(progression):
-                    grouped[key].append(progression)
+        chunks = distinct_chunks(keys, KEYS_PER_GROUPED_CALL)
+        params = [{filter_name: ",".join(chunk)} for chunk in chunks]
+        path, adapter = "/lms/course-progressions", payloads.PROGRESSIONS_PAGE
+        for progression in await self._walk_chunks(path, params, adapter, map_progression):
+            for key in keys_of(progression):
+                grouped[key].append(progression)
         return {key: grouped.get(key, []) for key in dict.fromkeys(keys)}
+
+    async def _walk_chunks(
+        self,
+        path: str,
+        chunks: Sequence[Mapping[str, str]],
+        adapter: TypeAdapter[payloads.KomboPage[PayloadT]],
+        mapper: Callable[[PayloadT], RecordT],
+    ) -> list[RecordT]:
+        """Every record of each chunk's walk, the chunks read at once, in chunk order."""
+
+        async def one(params: Mapping[str, str]) -> list[RecordT]:
+            return [mapper(item) async for item in self._walk(path, params, adapter)]
+
+        walks = await gather_bounded(self._slots, [one(params) for params in chunks])
+        return [record for walk in walks for record in walk]

@@ -7,6 +7,7 @@ data and :mod:`connectors.sandbox.kombo` for the Kombo wire format.
 from __future__ import annotations
 
 from connectors.sandbox.kombo import KOMBO_PREFIX, KomboTenant, build_kombo_app, kombo_error_body
+from connectors.sandbox.rounds import sequential_round_trips
 from connectors.sandbox.server import (
     DEMO_KOMBO_API_KEY,
     DEMO_KOMBO_INTEGRATION_ID,
@@ -45,4 +46,5 @@ __all__ = [
     "demo_tenants",
     "generate_world",
     "kombo_error_body",
+    "sequential_round_trips",
 ]

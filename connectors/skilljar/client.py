@@ -51,7 +51,7 @@ from connectors.skilljar.paging import (
     with_skip,
 )
 
-__all__ = ["SkilljarConnector"]
+__all__ = ["MAX_CONCURRENCY", "SkilljarConnector"]
 
 # Vendor facts this client relies on; shared/vendors/skilljar.md has the sources.
 # UNVERIFIED: Skilljar documents default page sizes (100 or 1000) but no maximum; one page
@@ -68,6 +68,12 @@ WALK_PAGE_SIZE = 1000
 # of them at once.
 MAX_BATCH_SIZE = 100
 MAX_PAGES = 1000  # a walk that has not ended after this many pages is a vendor loop
+# Calls of one source in flight at once during a fan-out: one second's share of the rate
+# limit, "bursts up to 600 calls per minute, up to 5,000 per hour" (UNVERIFIED: stated by a
+# third-party connector page, not by Skilljar's own documents). At one second per call
+# that is the limit exactly; faster calls spend the minute's budget as a burst, and a 429
+# is retried after its Retry-After.
+MAX_CONCURRENCY = 10
 # UNVERIFIED: that `course__id` filters published courses (in the spec, not the reference
 # text); we keep only the course's own either way.
 # UNVERIFIED: whether `/v1/users?email=` matches case-insensitively; we compare again here.
@@ -151,7 +157,7 @@ class SkilljarConnector:
         base_url: str,
         api_key: SecretStr,
         domain: str,
-        max_concurrency: int = 8,
+        max_concurrency: int = MAX_CONCURRENCY,
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
         breaker: CircuitBreaker | None = None,

@@ -45,6 +45,7 @@ from connectors.stackone.mapping import map_course, map_skill, map_user
 from connectors.stackone.progressions import ProgressionReader
 
 __all__ = [
+    "MAX_CONCURRENCY",
     "STACKONE_ERRORS",
     "STACKONE_STATUS_ERRORS",
     "StackOneConnector",
@@ -62,6 +63,12 @@ MAX_PAGE_SIZE = 100
 # Ours, not StackOne's: there are no batch calls, so a batch is this many per-ID calls
 # under the semaphore; it only bounds one loader batch.
 MAX_IDS_PER_BATCH = 100
+# Calls of one source in flight at once during a fan-out: one second's share of StackOne's
+# documented rate limit, 1,000 requests per minute per API key (over it: 429 with
+# `Retry-After`, 60 s by default). At one second per call (StackOne calls the provider
+# behind it live) that is the limit exactly; faster calls spend the minute's budget as a
+# burst, which a per-minute window admits, and a 429 is retried after its Retry-After.
+MAX_CONCURRENCY = 16
 # StackOne blocks requests without a real User-Agent as suspicious (403).
 USER_AGENT = "lms-graph/0.1 (StackOne connector)"
 # UNVERIFIED: `filter[updated_after]` is an ISO date-time; we send UTC with milliseconds.
@@ -156,7 +163,7 @@ class StackOneConnector:
         base_url: str,
         api_key: SecretStr,
         account_id: str,
-        max_concurrency: int = 8,
+        max_concurrency: int = MAX_CONCURRENCY,
         retry: RetryPolicy | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
         breaker: CircuitBreaker | None = None,

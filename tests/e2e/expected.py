@@ -9,6 +9,8 @@ encoding shows up as a failing test instead of moving the expectation with it.
 from __future__ import annotations
 
 import base64
+import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +41,19 @@ def current_revision(course: WorldCourse) -> WorldRevision:
 def live_users(world: World) -> list[Any]:
     """Kombo's users list without ``include_deleted``: world order, deleted ones left out."""
     return [user for user in world.users if user.deleted_at is None]
+
+
+def kombo_progression_calls(world: World, users: Sequence[Any]) -> int:
+    """Kombo's `/lms/course-progressions` calls for these users' progressions: the users
+    in chunks of 25, each chunk one call per 250 of its live progressions (at least one)."""
+    chunks = [users[i : i + 25] for i in range(0, len(users), 25)]
+    return sum(
+        max(1, math.ceil(sum(live_progressions(world, u) for u in chunk) / 250)) for chunk in chunks
+    )
+
+
+def live_progressions(world: World, user: Any) -> int:
+    return sum(1 for p in world.progressions_of(user.id) if p.deleted_at is None)
 
 
 def expected_user(world: World, source: str, user: Any, progressions: int = 20) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from tests.e2e.expected import (
     content_completion_ids,
     expected_user,
     expected_vendor_user,
+    kombo_progression_calls,
     live_users,
     normalise,
     served_progressions,
@@ -88,10 +89,9 @@ def expected_calls(vendor: str, world: World, first: int) -> dict[str, int]:
         rows = [p for p in rows if p.status != "DROPPED"]  # not served: no such state
     courses = sorted({p.course_id for p in rows})
     if vendor == "kombo":
-        live = sum(1 for u in users for p in world.progressions_of(u.id) if p.deleted_at is None)
         return {
             "/lms/users": 1,
-            "/lms/course-progressions": max(1, math.ceil(live / 250)),
+            "/lms/course-progressions": kombo_progression_calls(world, users),
             "/lms/courses": 1,
         }
     if vendor == "absorb":

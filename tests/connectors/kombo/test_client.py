@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -9,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aioresponses import CallbackResult
 from yarl import URL
 
 from connectors.base import ListQuery
@@ -37,7 +40,7 @@ from tests.connectors.kombo.env import (
     KOMBO_INTEGRATION_ID,
     KOMBO_SOURCE,
 )
-from tests.connectors.strict_mock import StrictAioresponses
+from tests.connectors.strict_mock import CompatClientResponse, StrictAioresponses
 
 SARAH = "7xPdr68N8kG9EzLwjsN9xyz"
 JONAS = "3VbN6mQw9ErT2yUi5OpA8sDf"
@@ -359,16 +362,62 @@ async def test_progressions_of_users_follow_pages(
     assert [p.id for p in grouped[SARAH]] == [SEED_COURSE, "4PlM7nKo2JiU9hYg6TfR3dEw"]
 
 
-async def test_progressions_of_users_chunk_above_100(
+async def test_progressions_of_users_are_read_in_chunks_that_fit_one_page(
     kombo: KomboConnector, mock_http: StrictAioresponses
 ) -> None:
-    ids = [f"user{n:020d}" for n in range(101)]
+    # 25 users per call (KEYS_PER_GROUPED_CALL), the distinct IDs in the order given.
+    ids = [f"user{n:020d}" for n in range(51)]
     empty = with_next(with_results(load_fixture("kombo", "course-progressions"), []), None)
-    mock_http.get(progressions_url(user_ids=",".join(ids[:100])), payload=empty)
-    mock_http.get(progressions_url(user_ids=ids[100]), payload=empty)
-    grouped = await kombo.fetch_progressions_of_users(ids)
+    for chunk in (ids[:25], ids[25:50], ids[50:]):
+        mock_http.get(progressions_url(user_ids=",".join(chunk)), payload=empty)
+    grouped = await kombo.fetch_progressions_of_users([*ids, ids[0]])
     assert list(grouped) == ids
     assert all(found == [] for found in grouped.values())
+
+
+class Overlap:
+    """An aioresponses callback that holds every answer until ``expected`` requests are in
+    flight: the look-up only ends if its calls run at the same time (sequential calls
+    would wait forever, and the test's bound fails them)."""
+
+    def __init__(self, expected: int, payload: dict[str, Any]) -> None:
+        self.expected = expected
+        self.payload = payload
+        self.arrived = 0
+        self.peak = 0
+        self.all_in = asyncio.Event()
+
+    async def answer(self, url: URL, **kwargs: Any) -> CallbackResult:
+        self.arrived += 1
+        self.peak = max(self.peak, self.arrived)
+        if self.arrived >= self.expected:
+            self.all_in.set()
+        await self.all_in.wait()
+        return CallbackResult(payload=self.payload, response_class=CompatClientResponse)
+
+
+@pytest.mark.parametrize(
+    ("lookup", "keys", "calls"),
+    [
+        ("fetch_progressions_of_users", 100, 4),
+        ("fetch_progressions_of_courses", 60, 3),
+        ("fetch_users", 250, 3),
+        ("fetch_users_by_email", 201, 3),
+    ],
+)
+async def test_the_chunks_of_one_look_up_are_read_at_the_same_time(
+    kombo: KomboConnector, mock_http: StrictAioresponses, lookup: str, keys: int, calls: int
+) -> None:
+    path = "/lms/users" if "users" in lookup and "progressions" not in lookup else None
+    fixture = "users" if path else "course-progressions"
+    empty = with_next(with_results(load_fixture("kombo", fixture), []), None)
+    overlap = Overlap(calls, empty)
+    pattern = re.compile(re.escape(KOMBO_BASE_URL + (path or "/lms/course-progressions")) + r"\?")
+    mock_http.get(pattern, callback=overlap.answer, repeat=calls)
+    ids = [f"key{n:020d}@example.com" for n in range(keys)]
+    async with asyncio.timeout(5):
+        await getattr(kombo, lookup)(ids)
+    assert (len(mock_http.calls), overlap.peak) == (calls, calls)
 
 
 async def test_progressions_of_courses_use_the_embedded_course(
