@@ -7,6 +7,7 @@ the setting and the problem, never a value (a value may be a secret).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -94,8 +95,24 @@ class CacheTtlSettings(StrictModel):
     lists: Seconds | None = None
 
 
+#: 256 MiB: about 100,000 entries of the canonical query's mix (``python -m bench.memory``),
+#: the users, courses and progressions of several 2,000-user tenants, while the process
+#: stays far below the 1 GiB or more a server of this kind is usually given.
+DEFAULT_CACHE_MAX_BYTES = 256 * 2**20
+#: What one entry of the canonical query's mix costs in the memory backend, measured by
+#: ``python -m bench.memory``: how a deprecated ``max_entries`` is read as bytes.
+BYTES_PER_ENTRY = 2_500
+
+logger = logging.getLogger("lms_graph")
+
+
 class CacheSettings(StrictModel):
-    """``[cache]``: the cross-request cache of vendor answers (README, "Cache")."""
+    """``[cache]``: the cross-request cache of vendor answers (README, "Cache").
+
+    ``max_entries`` is deprecated: the memory backend is bounded by ``max_bytes``. A
+    config that still sets it alone is read as ``max_bytes = max_entries * BYTES_PER_ENTRY``
+    with a warning; setting both is an error.
+    """
 
     backend: Literal["memory", "redis", "none"] = "memory"
     url: RedisUrl | None = None
@@ -103,8 +120,29 @@ class CacheSettings(StrictModel):
     ttl: CacheTtlSettings = CacheTtlSettings()
     negative_ttl_seconds: Seconds = 15
     stale_if_error_seconds: Seconds = 300
-    max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    max_bytes: int = Field(default=DEFAULT_CACHE_MAX_BYTES, ge=2**20, le=2**40)
+    max_entries: int | None = Field(default=None, ge=1, le=10_000_000)
     timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries_as_bytes(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("max_entries") is None:
+            return data
+        if "max_bytes" in data:
+            raise ValueError("max_entries is deprecated: give max_bytes only")
+        entries = data["max_entries"]
+        if isinstance(entries, int) and not isinstance(entries, bool) and entries >= 1:
+            bytes_ = max(2**20, entries * BYTES_PER_ENTRY)
+            logger.warning(
+                "[cache] max_entries is deprecated and read as max_bytes = %d (%d entries of "
+                "about %d bytes); write max_bytes instead",
+                bytes_,
+                entries,
+                BYTES_PER_ENTRY,
+            )
+            return {**data, "max_bytes": bytes_}
+        return data
 
     @model_validator(mode="after")
     def _url_for_redis(self) -> CacheSettings:
@@ -138,7 +176,7 @@ class CacheSettings(StrictModel):
         """The configured store (not for ``backend = "none"``); Redis connects lazily."""
         url = self.url.get_secret_value() if self.url is not None else None
         return create_store(
-            self.backend, url, max_entries=self.max_entries, timeout=self.timeout_seconds
+            self.backend, url, max_bytes=self.max_bytes, timeout=self.timeout_seconds
         )
 
 
@@ -291,7 +329,7 @@ class AppConfig(StrictModel):
         every instance shares them), else a store of this process."""
         if self.cache.backend == "redis":
             return self.cache.create_store()
-        return MemoryStore(self.documents.max_entries)
+        return MemoryStore(max_entries=self.documents.max_entries)
 
     @model_validator(mode="after")
     def _unique_names(self) -> AppConfig:

@@ -40,6 +40,14 @@ __all__ = ["CachedConnector", "Clock"]
 
 logger = logging.getLogger("lms_graph.cache")
 
+
+class _Corrupt:
+    """Stored bytes that are not an entry of the codec read."""
+
+
+CORRUPT = _Corrupt()
+Read = Entry[Any] | _Corrupt
+
 #: Seconds since the epoch. Wall time, not monotonic: entries in Redis are shared
 #: between processes and outlive them.
 Clock = Callable[[], float]
@@ -172,9 +180,8 @@ class CachedConnector:
             absent = [key for key in keys if id_of[key] not in found]
             negative = self._policy.negative_ttl_seconds if ttl > 0 else 0
             if absent and negative > 0:
-                stamp = self._clock()
-                entries = [(key, codec.encode(None, stamp)) for key in absent]
-                await self._store.set_many(entries, negative)
+                unknown: list[tuple[str, Record | None]] = [(key, None) for key in absent]
+                await self._put(codec, unknown, negative, storage=False)
             return {key: found.get(id_of[key]) for key in keys}
 
         values = await self._lookup(list(id_of), codec, fresh_for, call, cached=ttl > 0)
@@ -266,15 +273,19 @@ class CachedConnector:
     async def _read(
         self, keys: list[str], codec: Codec[Any], fresh_for: Callable[[Any], int]
     ) -> tuple[dict[str, Any], dict[str, Entry[Any]]]:
-        raws = await self._store.get_many(keys)
+        def decode(raw: bytes) -> Read:
+            entry = codec.decode(raw)
+            return entry if entry is not None else CORRUPT
+
+        found = await self._store.get_decoded(keys, decode)
         now = self._clock()
         window = self._policy.stale_if_error_seconds
         fresh: dict[str, Any] = {}
         stale: dict[str, Entry[Any]] = {}
-        for key, raw in zip(keys, raws, strict=True):
-            entry = codec.decode(raw) if raw is not None else None
-            if raw is not None and entry is None:
+        for key, entry in zip(keys, found, strict=True):
+            if isinstance(entry, _Corrupt):
                 self._corrupt(key)
+                continue
             if entry is None:
                 continue
             age, ttl = now - entry.stored_at, fresh_for(entry.value)
@@ -290,12 +301,17 @@ class CachedConnector:
         report_stale(StaleNotice(self.name, age, error.code))
         return entry.value
 
-    async def _put(self, codec: Codec[V], items: list[tuple[str, V]], ttl: int) -> None:
+    async def _put(
+        self, codec: Codec[V], items: list[tuple[str, V]], ttl: int, *, storage: bool = True
+    ) -> None:
+        """Store each value, fresh for ``ttl``; kept for the stale window too unless
+        ``storage`` is False (negative entries are never served stale)."""
         if ttl <= 0 or not items:
             return
         stamp = self._clock()
-        encoded = [(key, codec.encode(value, stamp)) for key, value in items]
-        await self._store.set_many(encoded, self._policy.storage_ttl(ttl))
+        entries = [(key, codec.entry(value, stamp)) for key, value in items]
+        encoded = [(key, codec.dump(entry), entry) for key, entry in entries]
+        await self._store.set_decoded(encoded, self._policy.storage_ttl(ttl) if storage else ttl)
 
     async def _store_entities(self, kind: EntityKind, records: Iterable[Record]) -> None:
         items: list[tuple[str, Record | None]] = [

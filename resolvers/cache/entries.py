@@ -67,8 +67,14 @@ class Codec(Generic[V]):
     adapter: TypeAdapter[Entry[V]]
 
     def encode(self, value: V, stored_at: float) -> bytes:
+        return self.dump(self.entry(value, stored_at))
+
+    def entry(self, value: V, stored_at: float) -> Entry[V]:
+        """``value`` stored now; the value object itself, not a copy (records are frozen)."""
+        return Entry[V](stored_at=stored_at, value=value)
+
+    def dump(self, entry: Entry[V]) -> bytes:
         # Defaults come back on reading: leaving them out halves what Redis holds.
-        entry = Entry[V](stored_at=stored_at, value=value)
         return self.adapter.dump_json(entry, exclude_defaults=True)
 
     def decode(self, raw: bytes | str) -> Entry[V] | None:

@@ -1,32 +1,38 @@
-"""Where entries live: aiocache's memory backend (bounded, LRU) or Redis.
+"""Where entries live: in this process (bounded by bytes, LRU, on ``cachetools``) or in
+Redis (through aiocache).
 
-Both stores keep opaque bytes under string keys and never raise from reads or writes:
-a store that fails (Redis down, a timeout) answers every read with a miss and skips
-writes, so queries go to the vendors. One warning is logged per outage, and the store
+Both stores keep opaque bytes under string keys and never raise from reads or writes;
+the memory store may keep a decoded value instead (``set_decoded``), so a hit skips
+decoding. A store that fails (Redis down, a timeout) answers every read with a miss and
+skips writes, so queries go to the vendors. One warning is logged per outage, and the store
 is not tried again for :data:`RETRY_AFTER_SECONDS`, so a hanging Redis costs one
 timeout, not one per key.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import math
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from aiocache import RedisCache, SimpleMemoryCache
+from aiocache import RedisCache
 from aiocache.base import BaseCache
 from aiocache.serializers import BaseSerializer
+from cachetools import TLRUCache
 from redis.exceptions import RedisError
 
 __all__ = [
+    "DECODED_BYTES_PER_JSON_BYTE",
+    "ENTRY_OVERHEAD_BYTES",
     "RETRY_AFTER_SECONDS",
     "BoundedMemoryCache",
     "CacheStore",
+    "Decoder",
     "MemoryStore",
     "RedisStore",
     "create_store",
@@ -38,6 +44,10 @@ logger = logging.getLogger("lms_graph.cache")
 #: After a failure the store is left alone this long before it is tried again.
 RETRY_AFTER_SECONDS = 5.0
 _SCAN_BATCH = 500
+T = TypeVar("T")
+#: Turns stored bytes into a value.
+Decoder = Callable[[bytes], T]
+
 # What a reachable-or-not store raises; anything else is a bug and propagates.
 _STORE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
 
@@ -54,6 +64,17 @@ class CacheStore(Protocol):
     async def set_many(self, items: Sequence[tuple[str, bytes]], ttl: int | None) -> None:
         """Store every pair for ``ttl`` seconds (> 0; None: until evicted or deleted);
         skipped while the store fails."""
+        ...
+
+    async def get_decoded(self, keys: Sequence[str], decode: Decoder[T]) -> list[T | None]:
+        """Each key's value through ``decode`` (None where missing or not decodable); a
+        store may keep values decoded (the memory store), so the same key must always be
+        read with the same ``decode``."""
+        ...
+
+    async def set_decoded(self, items: Sequence[tuple[str, bytes, Any]], ttl: int | None) -> None:
+        """:meth:`set_many` of ``(key, bytes)``, where a store may keep the decoded value
+        (which must be immutable: every reader gets the same object) instead."""
         ...
 
     async def keys(self, prefix: str) -> list[str]:
@@ -79,64 +100,141 @@ class _RawSerializer(BaseSerializer):  # type: ignore[misc]
         return value
 
 
-class BoundedMemoryCache(SimpleMemoryCache):  # type: ignore[misc]
-    """aiocache's memory backend holding at most ``max_entries`` keys.
+#: What one memory entry costs beyond its key's and its value's bytes: the key's ``str``
+#: header, the value object, and the LRU and expiry bookkeeping (three dict slots, a heap
+#: slot and a timer item). Measured with ``tracemalloc`` by ``python -m bench.memory``.
+ENTRY_OVERHEAD_BYTES = 400
+#: Decoded records are kept instead of their JSON (see :meth:`MemoryStore.set_decoded`);
+#: they take this many bytes of Python objects per byte of their JSON, measured on the
+#: demo's users, courses and progressions by ``python -m bench.memory``.
+DECODED_BYTES_PER_JSON_BYTE = 4.0
 
-    ``SimpleMemoryCache`` only forgets a key when its TTL fires; under traffic with many
-    distinct keys it grows without limit. Here its dict is an ``OrderedDict`` kept in
-    least-recently-used order (a read or a write makes a key the newest), and a write
-    beyond ``max_entries`` evicts the oldest keys, TTL timers included.
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A memory entry: raw bytes, or a decoded value; ``size`` is what it is accounted."""
+
+    value: Any
+    decoded: bool
+    ttl: float | None
+    size: int
+
+
+def _expires(_key: str, held: _Held, now: float) -> float:
+    return now + held.ttl if held.ttl is not None else math.inf
+
+
+def _size(held: _Held) -> int:
+    return held.size
+
+
+def _one(_held: _Held) -> int:
+    return 1
+
+
+class BoundedMemoryCache(TLRUCache[str, _Held]):
+    """``cachetools``' time-aware LRU cache of :class:`_Held` entries, bounded by their
+    accounted bytes (or, with ``count_entries``, by their number).
+
+    Each entry expires with its own TTL; beyond the bound, the least recently used
+    entries go first (a read or a write makes a key the newest).
     """
 
-    _handlers: dict[str, asyncio.TimerHandle]
-
-    def __init__(self, max_entries: int, **kwargs: Any) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
-        super().__init__(**kwargs)
-        self.max_entries = max_entries
-        self._cache: OrderedDict[str, object] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
-    def lru_order(self) -> list[str]:
-        """Keys from least to most recently used."""
-        return list(self._cache)
-
-    async def _get(self, key: str, encoding: str | None = "utf-8", _conn: Any = None) -> Any:
-        value = self._cache.get(key)
-        if value is not None:
-            self._cache.move_to_end(key)
-        return value
-
-    async def _multi_get(
-        self, keys: Sequence[str], encoding: str | None = "utf-8", _conn: Any = None
-    ) -> list[Any]:
-        return [await self._get(key) for key in keys]
-
-    async def _set(
+    def __init__(
         self,
-        key: str,
-        value: Any,
-        ttl: float | None = None,
-        _cas_token: Any = None,
-        _conn: Any = None,
-    ) -> Any:
-        result = await super()._set(key, value, ttl=ttl, _cas_token=_cas_token)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-        while len(self._cache) > self.max_entries:
-            await self._delete(next(iter(self._cache)))
-        return result
+        capacity: int,
+        *,
+        count_entries: bool = False,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("a memory cache needs room for at least one entry")
+        super().__init__(capacity, _expires, timer, getsizeof=_one if count_entries else _size)
 
-    async def _clear(self, namespace: str | None = None, _conn: Any = None) -> bool:
-        if namespace:
-            return bool(await super()._clear(namespace))
-        for handle in self._handlers.values():
-            handle.cancel()
-        self._cache, self._handlers = OrderedDict(), {}
-        return True
+    def live_keys(self) -> list[str]:
+        """Keys that have not expired, in the order they were first written."""
+        return list(self)
+
+    def put(self, key: str, held: _Held) -> None:
+        """Store ``held``; one larger than the whole cache is not kept."""
+        try:
+            self[key] = held
+        except ValueError:  # cachetools: "value too large"
+            self.pop(key, None)
+
+
+class MemoryStore:
+    """Entries inside this process, bounded by ``max_bytes`` (the sum of every entry's key,
+    value and :data:`ENTRY_OVERHEAD_BYTES`) or by ``max_entries``, LRU eviction.
+
+    Bytes are kept as they are; :meth:`set_decoded` keeps a decoded value in place of its
+    bytes (accounted at :data:`DECODED_BYTES_PER_JSON_BYTE` per byte), so a hit skips
+    decoding. Nothing here can fail, so reads and writes never raise.
+    """
+
+    description = "memory"
+
+    def __init__(
+        self,
+        max_bytes: int | None = None,
+        *,
+        max_entries: int | None = None,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if (max_bytes is None) == (max_entries is None):
+            raise ValueError("give a memory store max_bytes or max_entries")
+        by_count = max_entries is not None
+        capacity = max_entries if max_entries is not None else max_bytes
+        assert capacity is not None  # noqa: S101 - one of the two, checked above
+        self.backend = BoundedMemoryCache(capacity, count_entries=by_count, timer=timer)
+
+    @property
+    def bytes_held(self) -> int:
+        """The accounted bytes of every entry held (their number, when counting entries)."""
+        return int(self.backend.currsize)
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        found = [self.backend.get(key) for key in keys]
+        return [h.value if h is not None and not h.decoded else None for h in found]
+
+    async def set_many(self, items: Sequence[tuple[str, bytes]], ttl: int | None) -> None:
+        if ttl is not None and ttl <= 0:
+            return
+        for key, raw in items:
+            size = len(key) + len(raw) + ENTRY_OVERHEAD_BYTES
+            self.backend.put(key, _Held(raw, False, ttl, size))
+
+    async def get_decoded(self, keys: Sequence[str], decode: Decoder[T]) -> list[T | None]:
+        """Each key's decoded value: kept as such, or decoded from its bytes."""
+        values: list[T | None] = []
+        for key in keys:
+            held = self.backend.get(key)
+            if held is None:
+                values.append(None)
+            else:
+                values.append(held.value if held.decoded else decode(held.value))
+        return values
+
+    async def set_decoded(self, items: Sequence[tuple[str, bytes, Any]], ttl: int | None) -> None:
+        """Keep each decoded value (immutable: every reader shares it) in place of its bytes,
+        which only size it."""
+        if ttl is not None and ttl <= 0:
+            return
+        for key, raw, value in items:
+            size = len(key) + math.ceil(len(raw) * DECODED_BYTES_PER_JSON_BYTE)
+            self.backend.put(key, _Held(value, True, ttl, size + ENTRY_OVERHEAD_BYTES))
+
+    async def keys(self, prefix: str) -> list[str]:
+        return [key for key in self.backend.live_keys() if key.startswith(prefix)]
+
+    async def clear(self, prefix: str) -> int:
+        doomed = await self.keys(prefix)
+        for key in doomed:
+            self.backend.pop(key, None)
+        return len(doomed)
+
+    async def close(self) -> None:
+        self.backend.clear()
 
 
 class _Outage:
@@ -201,25 +299,11 @@ class _AiocacheStore:
         else:
             self._outage.succeeded()
 
+    async def get_decoded(self, keys: Sequence[str], decode: Decoder[T]) -> list[T | None]:
+        return [None if raw is None else decode(raw) for raw in await self.get_many(keys)]
 
-class MemoryStore(_AiocacheStore):
-    """Entries inside this process, at most ``max_entries`` of them (LRU eviction)."""
-
-    def __init__(self, max_entries: int, *, timeout: float = 1.0) -> None:
-        self.backend = BoundedMemoryCache(max_entries, serializer=_RawSerializer(), timeout=timeout)
-        super().__init__(self.backend, "memory")
-
-    async def keys(self, prefix: str) -> list[str]:
-        return [key for key in self.backend.lru_order() if key.startswith(prefix)]
-
-    async def clear(self, prefix: str) -> int:
-        doomed = await self.keys(prefix)
-        for key in doomed:
-            await self.backend.delete(key)
-        return len(doomed)
-
-    async def close(self) -> None:
-        await self.backend.clear()
+    async def set_decoded(self, items: Sequence[tuple[str, bytes, Any]], ttl: int | None) -> None:
+        await self.set_many([(key, raw) for key, raw, _ in items], ttl)
 
 
 def redacted_url(url: str) -> str:
@@ -292,11 +376,11 @@ class RedisStore(_AiocacheStore):
 
 
 def create_store(
-    backend: str, url: str | None = None, *, max_entries: int = 10_000, timeout: float = 1.0
+    backend: str, url: str | None = None, *, max_bytes: int = 256 * 2**20, timeout: float = 1.0
 ) -> CacheStore:
     """The store ``[cache] backend`` names (``memory`` or ``redis``)."""
     if backend == "memory":
-        return MemoryStore(max_entries, timeout=timeout)
+        return MemoryStore(max_bytes)
     if backend == "redis":
         if url is None:
             raise ValueError("the redis cache backend needs a url")

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from connectors._http import RetryPolicy
 from connectors.base import ListQuery
@@ -22,8 +22,9 @@ from resolvers.cache import (
     MemoryStore,
     StaleNotice,
     collect_stale_notices,
+    create_store,
 )
-from tests.cache.helpers import FakeClock
+from tests.cache.helpers import FakeClock, RedisServer
 
 POLICY = CachePolicy(ttl_seconds=60, negative_ttl_seconds=10, stale_if_error_seconds=120)
 USERS = "/lms/users"
@@ -258,7 +259,7 @@ async def test_emails_are_hashed_in_the_memory_stores_keys(
     shouted = user.email.upper()
     found = await cached.fetch_users_by_email([user.email, shouted, "nobody@example.com"])
     assert [u.id for u in found[user.email]] == [user.id]
-    keys = store.backend.lru_order()
+    keys = store.backend.live_keys()
     groups = [key for key in keys if ":group:users_by_email:" in key]
     assert len(groups) == 3
     assert cached.keys.group("users_by_email", user.email, hashed=True) in groups
@@ -329,7 +330,7 @@ async def test_group_keys_name_their_grouping_and_the_plain_id(
     user_id, course_id = acme.world.users[0].id, acme.world.courses[0].id
     await cached.fetch_progressions_of_users([user_id])
     await cached.fetch_progressions_of_courses([course_id])
-    groups = {key for key in store.backend.lru_order() if ":group:" in key}
+    groups = {key for key in store.backend.live_keys() if ":group:" in key}
     assert groups == {
         f"{cached.keys.prefix}group:progressions_of_user:{user_id}",
         f"{cached.keys.prefix}group:progressions_of_course:{course_id}",
@@ -381,7 +382,9 @@ async def test_a_ttl_of_one_second_still_caches_every_shape(
         await cached.fetch_progressions_of_users([user_id])
     assert (cached.stats.hits, cached.stats.misses) == (4, 4)
     # The negative entry leaves the store with its TTL, like every other entry.
-    assert cached.keys.entity(EntityKind.USERS, "ghost") in store.backend._handlers
+    held = store.backend.get(cached.keys.entity(EntityKind.USERS, "ghost"))
+    assert held is not None
+    assert held.ttl == 1
     clock.advance(1)
     await cached.fetch_progressions_of_users([user_id])
     assert cached.stats.misses == 5
@@ -396,7 +399,7 @@ async def test_an_entity_ttl_of_zero_neither_stores_reads_nor_serves_that_kind(
     uncached = CachedConnector(kombo(emulator, acme), store, policy)
     await uncached.open()
     assert set(await uncached.fetch_users([user_id, "ghost"])) == {user_id}
-    assert store.backend.lru_order() == []  # no record, and no negative entry either
+    assert store.backend.live_keys() == []  # no record, and no negative entry either
     warm = CachedConnector(kombo(emulator, acme), store, POLICY)
     await warm.open()
     await warm.fetch_users([user_id])
@@ -418,3 +421,39 @@ def test_the_cached_connector_shows_its_inner_connectors_identity(
     assert cached.capabilities == inner.capabilities
     assert cached.breaker is inner.breaker
     assert cached.keys == CacheKeys(inner.name, inner.kind, inner.tenant)
+
+
+async def test_a_memory_hit_is_the_stored_record_itself_which_nobody_can_change(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant
+) -> None:
+    user = acme.world.users[0]
+    (first,) = (await cached.fetch_users([user.id])).values()
+    (second,) = (await cached.fetch_users([user.id])).values()
+    (grouped,) = (await cached.fetch_progressions_of_users([user.id])).values()
+    (again,) = (await cached.fetch_progressions_of_users([user.id])).values()
+    assert len(asked_ids(emulator)) == 1
+    # Kept decoded: the same object comes back, never decoded from JSON again.
+    assert second is first
+    assert again is grouped
+    assert all(a is b for a, b in zip(again, grouped, strict=True))
+    # Records are frozen (nested lists are tuples), so a reader cannot change the cached one.
+    with pytest.raises(ValidationError, match="frozen"):
+        first.email = "changed@example.com"  # type: ignore[misc]
+    assert isinstance(again, tuple)
+
+
+async def test_redis_hits_are_decoded_copies(
+    emulator: Emulator, acme: KomboTenant, redis_server: RedisServer
+) -> None:
+    store = create_store("redis", redis_server.url)
+    cached = CachedConnector(kombo(emulator, acme), store, POLICY)
+    await cached.open()
+    try:
+        user = acme.world.users[0]
+        (first,) = (await cached.fetch_users([user.id])).values()
+        (second,) = (await cached.fetch_users([user.id])).values()
+        assert second == first
+        assert second is not first
+    finally:
+        await cached.close()
+        await store.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import math
 import random
 
 import pytest
-from aiocache.lock import OptimisticLock, OptimisticLockError
 from redis.asyncio.connection import SSLConnection
 
-from resolvers.cache import BoundedMemoryCache, MemoryStore, RedisStore, create_store, redacted_url
-from resolvers.cache.stores import _SCAN_BATCH, RETRY_AFTER_SECONDS
+from resolvers.cache import MemoryStore, RedisStore, create_store, redacted_url
+from resolvers.cache.stores import (
+    _SCAN_BATCH,
+    DECODED_BYTES_PER_JSON_BYTE,
+    ENTRY_OVERHEAD_BYTES,
+    RETRY_AFTER_SECONDS,
+)
 from tests.cache.helpers import FakeClock, RedisServer, free_port
 
 
@@ -20,36 +24,63 @@ async def test_memory_evicts_the_least_recently_used_key() -> None:
     await store.set_many([("a", b"1"), ("b", b"2"), ("c", b"3")], ttl=60)
     assert await store.get_many(["a"]) == [b"1"]  # a is now the most recent
     await store.set_many([("d", b"4")], ttl=60)
-    assert store.backend.lru_order() == ["c", "a", "d"]
+    assert sorted(store.backend.live_keys()) == ["a", "c", "d"]
     assert await store.get_many(["a", "b", "c", "d"]) == [b"1", None, b"3", b"4"]
     await store.set_many([("a", b"1'")], ttl=60)  # a rewrite is a use too
     await store.set_many([("e", b"5")], ttl=60)
-    assert store.backend.lru_order() == ["d", "a", "e"]
+    assert sorted(store.backend.live_keys()) == ["a", "d", "e"]
     await store.close()
 
 
-async def test_memory_stays_bounded_under_any_traffic() -> None:
-    store = MemoryStore(max_entries=100)
+def held(key: str, value: bytes) -> int:
+    """What an entry of bytes is accounted in the memory store."""
+    return len(key) + len(value) + ENTRY_OVERHEAD_BYTES
+
+
+async def test_memory_is_bounded_by_the_bytes_of_its_entries() -> None:
+    small = [(f"k{n}", b"x" * 100) for n in range(10)]
+    store = MemoryStore(max_bytes=sum(held(k, v) for k, v in small))
+    await store.set_many(small, ttl=60)
+    assert len(store.backend) == 10
+    assert store.bytes_held == sum(held(k, v) for k, v in small)
+    # One value the size of three small entries pushes out the three least recently used.
+    await store.get_many(["k0"])
+    big = b"y" * (3 * held("k1", b"x" * 100) - len("big") - ENTRY_OVERHEAD_BYTES)
+    await store.set_many([("big", big)], ttl=60)
+    assert sorted(store.backend.live_keys()) == ["big", "k0", "k4", "k5", "k6", "k7", "k8", "k9"]
+    # A value larger than the whole store is not kept, and the key's older value goes.
+    await store.set_many([("k9", b"z" * store.backend.maxsize)], ttl=60)
+    assert await store.get_many(["k9"]) == [None]
+    assert store.bytes_held <= store.backend.maxsize
+
+
+async def test_memory_bytes_stay_bounded_under_any_traffic() -> None:
+    store = MemoryStore(max_bytes=20_000)
     rng = random.Random(5)
-    for _ in range(200):
+    for _ in range(300):
         keys = [f"k{rng.randrange(5000)}" for _ in range(rng.randrange(1, 40))]
         if rng.random() < 0.5:
-            await store.set_many([(k, b"x" * rng.randrange(1, 50)) for k in keys], ttl=60)
+            await store.set_many([(k, b"x" * rng.randrange(1, 900)) for k in keys], ttl=60)
         else:
             await store.get_many(keys)
-        assert len(store.backend) <= 100
-        # Timers of evicted keys are cancelled and forgotten, not just their values.
-        assert len(store.backend._handlers) <= 100
-    assert len(store.backend) == 100
+        assert store.bytes_held <= 20_000
+        kept = {k: store.backend[k] for k in store.backend.live_keys()}
+        assert store.bytes_held == sum(held(k, h.value) for k, h in kept.items())
+    assert store.bytes_held > 20_000 - 2_000  # full, less at most one entry's room
     await store.close()
 
 
 async def test_memory_entries_expire_with_their_ttl() -> None:
-    cache = BoundedMemoryCache(10)
-    await cache.set("k", b"v", ttl=0.05)
-    assert await cache.get("k") == b"v"
-    await asyncio.sleep(0.1)
-    assert await cache.get("k") is None
+    clock = FakeClock()
+    store = MemoryStore(max_bytes=2**20, timer=clock)
+    await store.set_many([("k", b"v")], ttl=5)
+    await store.set_many([("forever", b"v")], ttl=None)
+    clock.advance(4.9)
+    assert await store.get_many(["k"]) == [b"v"]
+    clock.advance(0.2)
+    assert await store.get_many(["k", "forever"]) == [None, b"v"]
+    await store.set_many([("other", b"v")], ttl=60)  # a write drops what expired
+    assert store.bytes_held == held("forever", b"v") + held("other", b"v")
 
 
 async def test_memory_clear_removes_only_the_prefix() -> None:
@@ -57,6 +88,8 @@ async def test_memory_clear_removes_only_the_prefix() -> None:
     await store.set_many([("p:a:1", b"1"), ("p:a:2", b"2"), ("p:ab:1", b"3")], ttl=60)
     assert await store.clear("p:a:") == 2
     assert await store.get_many(["p:a:1", "p:a:2", "p:ab:1"]) == [None, None, b"3"]
+    await store.close()
+    assert store.bytes_held == 0
 
 
 async def test_memory_keeps_entries_without_ttl_and_lists_keys_by_prefix() -> None:
@@ -64,43 +97,62 @@ async def test_memory_keeps_entries_without_ttl_and_lists_keys_by_prefix() -> No
     await store.set_many([("lms-graph:documents:a", b"1"), ("lms-graph:v1:b", b"2")], None)
     assert await store.keys("lms-graph:documents:") == ["lms-graph:documents:a"]
     assert await store.get_many(["lms-graph:documents:a"]) == [b"1"]
-    assert store.backend._handlers == {}  # no expiry timer
+    await store.set_many([("lms-graph:v1:c", b"3")], 0)  # a TTL of 0 stores nothing
+    assert await store.keys("lms-graph:v1:") == ["lms-graph:v1:b"]
 
 
-async def test_memory_clear_by_namespace_keeps_other_keys() -> None:
-    cache = BoundedMemoryCache(10)
-    await cache.multi_set([("a:1", b"1"), ("a:2", b"2"), ("b:1", b"3")], ttl=60)
-    assert await cache.clear(namespace="a:") is True
-    assert cache.lru_order() == ["b:1"]
-    assert await cache.clear() is True
-    assert len(cache) == 0
-    assert cache._handlers == {}
+class Decoding:
+    """A decoder that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, raw: bytes) -> str:
+        self.calls += 1
+        return raw.decode()
 
 
-async def test_memory_honours_aiocaches_optimistic_lock() -> None:
-    cache = BoundedMemoryCache(10)
-    await cache.set("k", b"v1")
-    async with OptimisticLock(cache, "k") as lock:
-        await cache.set("k", b"someone else")
-        with pytest.raises(OptimisticLockError):
-            await lock.cas(b"mine")
-    assert await cache.get("k") == b"someone else"
+async def test_memory_keeps_a_decoded_value_in_place_of_its_bytes() -> None:
+    store = MemoryStore(max_bytes=2**20)
+    value = ("a", "frozen", "record")
+    await store.set_decoded([("k", b'["a","frozen","record"]', value)], ttl=60)
+    decode = Decoding()
+    (found,) = await store.get_decoded(["k"], decode)
+    assert found is value  # the very object: no decoding on a hit
+    assert decode.calls == 0
+    assert store.bytes_held == 1 + math.ceil(23 * DECODED_BYTES_PER_JSON_BYTE) + (
+        ENTRY_OVERHEAD_BYTES
+    )
+    assert await store.get_many(["k"]) == [None]  # kept decoded only
+    # Bytes written as bytes are decoded on every read.
+    await store.set_many([("raw", b"text")], ttl=60)
+    assert await store.get_decoded(["raw", "raw", "missing"], decode) == ["text", "text", None]
+    assert decode.calls == 2
+    await store.set_decoded([("gone", b"x", value)], ttl=0)
+    assert await store.get_decoded(["gone"], decode) == [None]
 
 
-async def test_a_memory_store_needs_room_for_one_entry() -> None:
-    with pytest.raises(ValueError, match=r"^max_entries must be at least 1$"):
+async def test_a_memory_store_needs_one_bound_and_room_for_one_entry() -> None:
+    with pytest.raises(ValueError, match=r"^a memory cache needs room for at least one entry$"):
         MemoryStore(max_entries=0)
+    with pytest.raises(ValueError, match=r"^give a memory store max_bytes or max_entries$"):
+        MemoryStore()
+    with pytest.raises(ValueError, match=r"^give a memory store max_bytes or max_entries$"):
+        MemoryStore(max_bytes=10, max_entries=10)
     store = MemoryStore(max_entries=1)
     await store.set_many([("a", b"1"), ("b", b"2")], ttl=60)
     assert await store.get_many(["a", "b"]) == [None, b"2"]
     assert store.description == "memory"
-    assert store.backend.timeout == 1.0
-    assert MemoryStore(max_entries=1, timeout=0.25).backend.timeout == 0.25
 
 
 async def test_redis_store_round_trips_bytes_with_a_ttl(redis_server: RedisServer) -> None:
     store = create_store("redis", redis_server.url)
     try:
+        # Redis keeps bytes: a decoded value is written as its bytes and decoded on reading.
+        await store.set_decoded([("lms-graph:d", b"text", "ignored")], 60)
+        decode = Decoding()
+        assert await store.get_decoded(["lms-graph:d", "nope"], decode) == ["text", None]
+        assert decode.calls == 1
         await store.set_many([("lms-graph:x:1", b"\x00\xffbytes"), ("lms-graph:x:2", b"{}")], 60)
         assert await store.get_many(["lms-graph:x:1", "lms-graph:x:2", "nope"]) == [
             b"\x00\xffbytes",
@@ -114,7 +166,7 @@ async def test_redis_store_round_trips_bytes_with_a_ttl(redis_server: RedisServe
         assert client.ttl("lms-graph:documents:[x]") == -1  # kept until deleted
         assert await store.keys("lms-graph:documents:[") == ["lms-graph:documents:[x]"]
         assert sorted(await store.keys("lms-graph:x:")) == ["lms-graph:x:1", "lms-graph:x:2"]
-        assert await store.clear("lms-graph:") == 3
+        assert await store.clear("lms-graph:") == 4
         assert client.keys("*") == [b"other-app:key"]
         client.close()
     finally:
@@ -238,10 +290,10 @@ async def test_redis_clear_deletes_and_counts_more_keys_than_one_batch(
         client.close()
 
 
-def test_create_store_names_its_backend_and_passes_the_timeout() -> None:
-    memory = create_store("memory", max_entries=3, timeout=0.25)
+def test_create_store_names_its_backend_and_passes_its_bound() -> None:
+    memory = create_store("memory", max_bytes=3 * 2**20, timeout=0.25)
     assert isinstance(memory, MemoryStore)
-    assert (memory.backend.max_entries, memory.backend.timeout) == (3, 0.25)
+    assert memory.backend.maxsize == 3 * 2**20
     redis_store = create_store("redis", "redis://cache.internal/0", timeout=0.25)
     assert isinstance(redis_store, RedisStore)
     assert redis_store.backend.timeout == 0.25

@@ -6,7 +6,15 @@ import pytest
 
 from connectors.settings import KomboSettings
 from graph.cli import main
-from graph.config import DEMO_CONFIG, ConfigError, demo_config, load_config, parse_config
+from graph.config import (
+    BYTES_PER_ENTRY,
+    DEMO_CONFIG,
+    ConfigError,
+    demo_config,
+    load_config,
+    parse_config,
+)
+from resolvers.cache import MemoryStore
 
 KOMBO = """
 [[sources]]
@@ -94,6 +102,11 @@ def test_serve_with_bad_config_exits_with_one_line(
         ("[cache.ttl]\nusers = -5\n", "cache.ttl.users"),
         ("[cache.ttl]\nposts = 5\n", "cache.ttl.posts"),
         ("max_entries = 0\n", "cache.max_entries"),
+        ("max_bytes = 1000\n", "cache.max_bytes"),
+        (
+            "max_bytes = 2097152\nmax_entries = 5\n",
+            "max_entries is deprecated: give max_bytes only",
+        ),
         ("stale_if_error = 5\n", "cache.stale_if_error"),
     ],
 )
@@ -103,6 +116,33 @@ def test_bad_cache_settings_are_one_line_without_values(cache: str, message: str
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
     assert "pw-do-not-leak" not in str(caught.value)
+
+
+def test_the_memory_cache_is_bounded_by_bytes(caplog: pytest.LogCaptureFixture) -> None:
+    default = parse_config(KOMBO + 'api_key = "k"\n')
+    assert default.cache.max_bytes == 256 * 2**20
+    store = default.cache.create_store()
+    assert isinstance(store, MemoryStore)
+    assert store.backend.maxsize == 256 * 2**20
+    sized = parse_config(KOMBO + 'api_key = "k"\n[cache]\nmax_bytes = 67108864\n')
+    assert sized.cache.max_bytes == 64 * 2**20
+    assert caplog.records == []
+
+
+def test_a_deprecated_max_entries_is_read_as_bytes_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = parse_config(KOMBO + 'api_key = "k"\n[cache]\nmax_entries = 20000\n')
+    assert config.cache.max_bytes == 20_000 * BYTES_PER_ENTRY
+    (warning,) = caplog.records
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage() == (
+        f"[cache] max_entries is deprecated and read as max_bytes = {20_000 * BYTES_PER_ENTRY} "
+        f"(20000 entries of about {BYTES_PER_ENTRY} bytes); write max_bytes instead"
+    )
+    # A small count still leaves room for one large entry.
+    tiny = parse_config(KOMBO + 'api_key = "k"\n[cache]\nmax_entries = 1\n')
+    assert tiny.cache.max_bytes == 2**20
 
 
 def test_the_redis_url_is_a_secret_and_may_come_from_the_environment(
