@@ -101,7 +101,7 @@ class CacheTtlSettings(StrictModel):
 DEFAULT_CACHE_MAX_BYTES = 256 * 2**20
 #: What one entry of the canonical query's mix costs in the memory backend, measured by
 #: ``python -m bench.memory``: how a deprecated ``max_entries`` is read as bytes.
-BYTES_PER_ENTRY = 2_500
+BYTES_PER_ENTRY = 2_700
 
 logger = logging.getLogger("lms_graph")
 

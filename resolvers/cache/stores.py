@@ -103,11 +103,11 @@ class _RawSerializer(BaseSerializer):  # type: ignore[misc]
 #: What one memory entry costs beyond its key's and its value's bytes: the key's ``str``
 #: header, the value object, and the LRU and expiry bookkeeping (three dict slots, a heap
 #: slot and a timer item). Measured with ``tracemalloc`` by ``python -m bench.memory``.
-ENTRY_OVERHEAD_BYTES = 400
+ENTRY_OVERHEAD_BYTES = 350
 #: Decoded records are kept instead of their JSON (see :meth:`MemoryStore.set_decoded`);
 #: they take this many bytes of Python objects per byte of their JSON, measured on the
 #: demo's users, courses and progressions by ``python -m bench.memory``.
-DECODED_BYTES_PER_JSON_BYTE = 4.0
+DECODED_BYTES_PER_JSON_BYTE = 3.6
 
 
 @dataclass(frozen=True, slots=True)
