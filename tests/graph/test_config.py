@@ -236,3 +236,30 @@ def test_a_client_key_digest_may_come_from_the_environment(
     monkeypatch.delenv("APP_KEY_SHA256")
     with pytest.raises(ConfigError, match="environment variable APP_KEY_SHA256 is not set"):
         parse_config(KOMBO + 'api_key = "k"\n' + clients)
+
+
+def test_every_kind_takes_max_concurrency_with_its_vendors_default() -> None:
+    defaults = {
+        kind: parse_config(f'[[sources]]\nname = "s"\nkind = "{kind}"\n{extra}')
+        .sources[0]
+        .max_concurrency
+        for kind, extra in SOURCE_BODIES.items()
+    }
+    assert defaults == {"kombo": 30, "absorb": 100, "skilljar": 10, "stackone": 16}
+    for kind, extra in SOURCE_BODIES.items():
+        chosen = parse_config(
+            f'[[sources]]\nname = "s"\nkind = "{kind}"\n{extra}max_concurrency = 64\n'
+        )
+        assert chosen.sources[0].max_concurrency == 64
+        with pytest.raises(ConfigError, match="max_concurrency"):
+            parse_config(
+                f'[[sources]]\nname = "s"\nkind = "{kind}"\n{extra}max_concurrency = 101\n'
+            )
+
+
+SOURCE_BODIES = {
+    "kombo": 'base_url = "https://k.example"\napi_key = "k"\nintegration_id = "i"\n',
+    "absorb": 'base_url = "https://a.example"\napi_key = "k"\nusername = "u"\npassword = "p"\n',
+    "skilljar": 'base_url = "https://s.example"\napi_key = "k"\ndomain = "d.example"\n',
+    "stackone": 'base_url = "https://o.example"\napi_key = "k"\naccount_id = "1"\n',
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -657,3 +658,19 @@ async def test_a_failed_call_in_a_fan_out_fails_the_batch_after_all_are_done(
         await absorb.fetch_progressions([DONE, STARTED])
     assert caught.value.path == f"/enrollments/{DONE}"
     assert_safe(caught.value)
+
+
+async def test_the_chunks_of_bulk_and_filtered_look_ups_are_sent_at_once(
+    absorb: AbsorbConnector, mock_http: StrictAioresponses
+) -> None:
+    ids = [guid(n) for n in range(120)]
+    login(mock_http)
+    bulk_calls = InFlight([])
+    for start in (0, 50, 100):
+        mock_http.get(bulk(*ids[start : start + 50]), callback=bulk_calls.respond)
+    await absorb.fetch_progressions_of_users(ids)
+    assert (len(bulk_calls.paths), bulk_calls.most) == (3, 3)
+    filtered = InFlight(users_page(total=0, limit=1000))
+    mock_http.get(re.compile(r".*/users\?.*"), callback=filtered.respond, repeat=3)
+    await absorb.fetch_users(ids)
+    assert (len(filtered.paths), filtered.most) == (3, 3)
