@@ -38,11 +38,12 @@ MAX_PAGE_SIZE = 250  # documented maximum of `page_size`
 MAX_IDS_PER_CALL = 100
 # A filtered list's next page can only be asked once the previous one has arrived (its
 # cursor is in it), so a look-up needing two pages costs two round trips in a row. A
-# grouped look-up (`user_ids`, `course_ids`) is therefore split into chunks expected to
-# fit one page each, read at once. UNVERIFIED: at most 10 progressions per user or
-# course on average (250 / 10 = 25 keys per chunk); a chunk that holds more still reads
-# its further pages, one round trip each.
-KEYS_PER_GROUPED_CALL = 25
+# grouped look-up is therefore split into chunks expected to fit one page each, read at
+# once. UNVERIFIED, ours: at most 10 progressions per user (250 / 10 = 25 users per call)
+# and 50 learners per course (5 courses per call) on average; a chunk that holds more
+# still reads its further pages, one round trip each.
+USERS_PER_GROUPED_CALL = 25
+COURSES_PER_GROUPED_CALL = 5
 # Kombo documents a concurrency limit (30 calls in flight per integration, answered with
 # 429 `PLATFORM.CONCURRENCY_LIMIT_EXCEEDED`) for action endpoints only, and says model
 # reads such as these lists are not concurrency limited; its request-rate numbers are
@@ -70,13 +71,16 @@ KOMBO_ERRORS: Mapping[str, type[ConnectorError]] = {
 #: Every list pages by `page_size`; every look-up sends 100 IDs per call and follows
 #: `next` through its results, 250 per page.
 _BATCHED = CallPrice(per_call=MAX_IDS_PER_CALL, results_per_call=MAX_PAGE_SIZE)
-_GROUPED = CallPrice(per_call=KEYS_PER_GROUPED_CALL, results_per_call=MAX_PAGE_SIZE)
 PRICING = Pricing(
     pages={kind: CallPrice(per_call=MAX_PAGE_SIZE) for kind in EntityKind},
     lookups={
         **{lookup: _BATCHED for lookup in Lookup},
-        Lookup.PROGRESSIONS_OF_USERS: _GROUPED,
-        Lookup.PROGRESSIONS_OF_COURSES: _GROUPED,
+        Lookup.PROGRESSIONS_OF_USERS: CallPrice(
+            per_call=USERS_PER_GROUPED_CALL, results_per_call=MAX_PAGE_SIZE
+        ),
+        Lookup.PROGRESSIONS_OF_COURSES: CallPrice(
+            per_call=COURSES_PER_GROUPED_CALL, results_per_call=MAX_PAGE_SIZE
+        ),
     },
 )
 
@@ -199,13 +203,18 @@ class KomboConnector:
     async def fetch_progressions_of_users(
         self, user_ids: Sequence[str]
     ) -> Mapping[str, Sequence[Progression]]:
-        return await self._progressions_grouped("user_ids", user_ids, lambda p: [p.user_id])
+        return await self._progressions_grouped(
+            "user_ids", user_ids, USERS_PER_GROUPED_CALL, lambda p: [p.user_id]
+        )
 
     async def fetch_progressions_of_courses(
         self, course_ids: Sequence[str]
     ) -> Mapping[str, Sequence[Progression]]:
         return await self._progressions_grouped(
-            "course_ids", course_ids, lambda p: [p.course_id] if p.course_id else []
+            "course_ids",
+            course_ids,
+            COURSES_PER_GROUPED_CALL,
+            lambda p: [p.course_id] if p.course_id else [],
         )
 
     # -- plumbing --------------------------------------------------------------------------
@@ -284,10 +293,11 @@ class KomboConnector:
         self,
         filter_name: str,
         keys: Sequence[str],
+        per_call: int,
         keys_of: Callable[[Progression], list[str]],
     ) -> dict[str, list[Progression]]:
         grouped: dict[str, list[Progression]] = defaultdict(list)
-        chunks = distinct_chunks(keys, KEYS_PER_GROUPED_CALL)
+        chunks = distinct_chunks(keys, per_call)
         params = [{filter_name: ",".join(chunk)} for chunk in chunks]
         path, adapter = "/lms/course-progressions", payloads.PROGRESSIONS_PAGE
         for progression in await self._walk_chunks(path, params, adapter, map_progression):

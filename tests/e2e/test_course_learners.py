@@ -109,9 +109,13 @@ async def test_course_progressions_use_the_by_course_calls_and_the_cache(
     query = (
         "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Course { progressions { totalCount } } } }"
     )
-    # Kombo: one `course_ids` call for the ten; Absorb: one enrolment list per course.
+    # Kombo: `course_ids` calls of five courses, one page each (fewer than 250 learners);
+    # Absorb: one enrolment list per course.
+    world = worlds(everywhere)[kombo]
+    learners = [sum(1 for p in world.progressions if p.course_id == c.id) for c in kombo_courses]
+    assert max(sum(learners[:5]), sum(learners[5:])) < 250
     cold = sorted(
-        [("kombo", "/lms/course-progressions")]
+        [("kombo", "/lms/course-progressions")] * 2
         + [("absorb", f"/courses/{c.id}/enrollments") for c in absorb_courses]
     )
     # Asked again: the same calls without a cache; none with one (grouped look-ups are

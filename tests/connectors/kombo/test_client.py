@@ -365,7 +365,7 @@ async def test_progressions_of_users_follow_pages(
 async def test_progressions_of_users_are_read_in_chunks_that_fit_one_page(
     kombo: KomboConnector, mock_http: StrictAioresponses
 ) -> None:
-    # 25 users per call (KEYS_PER_GROUPED_CALL), the distinct IDs in the order given.
+    # 25 users per call (USERS_PER_GROUPED_CALL), the distinct IDs in the order given.
     ids = [f"user{n:020d}" for n in range(51)]
     empty = with_next(with_results(load_fixture("kombo", "course-progressions"), []), None)
     for chunk in (ids[:25], ids[25:50], ids[50:]):
@@ -400,7 +400,7 @@ class Overlap:
     ("lookup", "keys", "calls"),
     [
         ("fetch_progressions_of_users", 100, 4),
-        ("fetch_progressions_of_courses", 60, 3),
+        ("fetch_progressions_of_courses", 12, 3),
         ("fetch_users", 250, 3),
         ("fetch_users_by_email", 201, 3),
     ],
