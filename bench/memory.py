@@ -42,7 +42,11 @@ from connectors.kombo import KomboConnector
 from connectors.sandbox import Emulator, KomboTenant, generate_world
 from graph.config import BYTES_PER_ENTRY
 from resolvers.cache import CachedConnector, CachePolicy, MemoryStore
-from resolvers.cache.stores import DECODED_BYTES_PER_JSON_BYTE, ENTRY_OVERHEAD_BYTES
+from resolvers.cache.stores import (
+    ALLOCATOR_SLACK,
+    DECODED_BYTES_PER_JSON_BYTE,
+    ENTRY_OVERHEAD_BYTES,
+)
 
 POLICY = CachePolicy(ttl_seconds=3600, list_ttl_seconds=3600)
 FILL_LEVELS = (0.5, 1.0, 2.0, 3.0, 4.0)
@@ -130,15 +134,19 @@ async def measure_constants(users: int) -> None:
         )
         factor = (grown - key_bytes - entries * overhead) / json_bytes
         per_entry = grown / entries
+    slack = ALLOCATOR_SLACK
     print(
-        f"one entry beyond its key and value: {overhead:.0f} bytes "
-        f"(ENTRY_OVERHEAD_BYTES = {ENTRY_OVERHEAD_BYTES})"
+        f"traced: one entry beyond its key and value {overhead:.0f} bytes, x {slack} allocator "
+        f"slack = {overhead * slack:.0f} (ENTRY_OVERHEAD_BYTES = {ENTRY_OVERHEAD_BYTES})"
     )
     print(
-        f"decoded records: {factor:.2f} bytes per byte of JSON "
-        f"(DECODED_BYTES_PER_JSON_BYTE = {DECODED_BYTES_PER_JSON_BYTE}); "
-        f"{entries} entries of the canonical mix for {users} users, {json_bytes / entries:.0f} "
-        f"bytes of JSON and {per_entry:.0f} bytes held each (BYTES_PER_ENTRY = {BYTES_PER_ENTRY})"
+        f"traced: decoded records {factor:.2f} bytes per byte of JSON, x {slack} = "
+        f"{factor * slack:.2f} (DECODED_BYTES_PER_JSON_BYTE = {DECODED_BYTES_PER_JSON_BYTE:.2f})"
+    )
+    print(
+        f"{entries} entries of the canonical mix for {users} users: {json_bytes / entries:.0f} "
+        f"bytes of JSON and {per_entry:.0f} traced bytes each, x {slack} = "
+        f"{per_entry * slack:.0f} (BYTES_PER_ENTRY = {BYTES_PER_ENTRY})"
     )
 
 

@@ -95,13 +95,13 @@ class CacheTtlSettings(StrictModel):
     lists: Seconds | None = None
 
 
-#: 256 MiB: about 100,000 entries of the canonical query's mix (``python -m bench.memory``),
+#: 256 MiB: about 85,000 entries of the canonical query's mix (``python -m bench.memory``),
 #: the users, courses and progressions of several 2,000-user tenants, while the process
 #: stays far below the 1 GiB or more a server of this kind is usually given.
 DEFAULT_CACHE_MAX_BYTES = 256 * 2**20
 #: What one entry of the canonical query's mix costs in the memory backend, measured by
 #: ``python -m bench.memory``: how a deprecated ``max_entries`` is read as bytes.
-BYTES_PER_ENTRY = 2_700
+BYTES_PER_ENTRY = 3_100
 
 logger = logging.getLogger("lms_graph")
 

@@ -27,6 +27,7 @@ from cachetools import TLRUCache
 from redis.exceptions import RedisError
 
 __all__ = [
+    "ALLOCATOR_SLACK",
     "DECODED_BYTES_PER_JSON_BYTE",
     "ENTRY_OVERHEAD_BYTES",
     "RETRY_AFTER_SECONDS",
@@ -100,14 +101,19 @@ class _RawSerializer(BaseSerializer):  # type: ignore[misc]
         return value
 
 
+#: RSS per byte of Python objects that ``tracemalloc`` counts, once entries churn (evictions
+#: leave the allocator's pools and arenas part full): 1.11 to 1.18 in the fill runs of
+#: ``python -m bench.memory`` at 16 to 128 MiB. Both constants below include it, so the
+#: process stays within ``max_bytes`` plus a few MiB.
+ALLOCATOR_SLACK = 1.15
 #: What one memory entry costs beyond its key's and its value's bytes: the key's ``str``
 #: header, the value object, and the LRU and expiry bookkeeping (three dict slots, a heap
-#: slot and a timer item). Measured with ``tracemalloc`` by ``python -m bench.memory``.
-ENTRY_OVERHEAD_BYTES = 350
+#: slot and a timer item): 350 bytes traced by ``python -m bench.memory``.
+ENTRY_OVERHEAD_BYTES = round(350 * ALLOCATOR_SLACK)
 #: Decoded records are kept instead of their JSON (see :meth:`MemoryStore.set_decoded`);
-#: they take this many bytes of Python objects per byte of their JSON, measured on the
-#: demo's users, courses and progressions by ``python -m bench.memory``.
-DECODED_BYTES_PER_JSON_BYTE = 3.6
+#: they take 3.64 bytes of Python objects per byte of their JSON, traced by
+#: ``python -m bench.memory`` on the canonical query's users, courses and progressions.
+DECODED_BYTES_PER_JSON_BYTE = 3.64 * ALLOCATOR_SLACK
 
 
 @dataclass(frozen=True, slots=True)
