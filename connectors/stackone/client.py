@@ -68,6 +68,9 @@ MAX_IDS_PER_BATCH = 100
 # `Retry-After`, 60 s by default). At one second per call (StackOne calls the provider
 # behind it live) that is the limit exactly; faster calls spend the minute's budget as a
 # burst, which a per-minute window admits, and a 429 is retried after its Retry-After.
+# StackOne also advises against concurrent requests to one account when the provider
+# behind it throttles (StackOne then retries the provider's 429 itself, up to 60 s): for
+# such a provider, configure a lower `max_concurrency`.
 MAX_CONCURRENCY = 16
 # StackOne blocks requests without a real User-Agent as suspicious (403).
 USER_AGENT = "lms-graph/0.1 (StackOne connector)"
