@@ -372,7 +372,9 @@ class SkilljarConnector:
     async def _published(self) -> dict[str, list[payloads.PublishedCourse]]:
         """The domain's published courses, by course: the revisions of every course."""
         grouped: dict[str, list[payloads.PublishedCourse]] = defaultdict(list)
-        for published in await self._walk(self._published_path, {}, payloads.PUBLISHED_PAGE):
+        async with self._slots:  # read beside a fan-out: one of its calls in flight
+            found = await self._walk(self._published_path, {}, payloads.PUBLISHED_PAGE)
+        for published in found:
             grouped[published.course.id].append(published)
         return grouped
 

@@ -141,3 +141,16 @@ async def test_vendor_calls_stay_bounded_per_source(
         everywhere.clear_requests()
         await federated_counted.data(QUERY, {"first": first, "sources": [DEMO_SOURCES[vendor]]})
         assert calls_by_path(everywhere, vendor) == expected
+
+
+@pytest.mark.parametrize(("vendor", "default"), [("skilljar", 10), ("stackone", 16)])
+async def test_fan_out_reaches_the_vendors_concurrency_and_no_further(
+    federated: GraphQLServer, everywhere: Emulator, vendor: str, default: int
+) -> None:
+    # Each source runs at its vendor's default max_concurrency: a page of 30 users fans
+    # out to more calls than that, and at most that many are ever in flight at once.
+    everywhere.latency_seconds = 0.1  # calls last long enough to pile up
+    everywhere.clear_requests()
+    await federated.data(QUERY, {"first": 30, "sources": [DEMO_SOURCES[vendor]]})
+    assert everywhere.count() > default
+    assert everywhere.peak_in_flight == default
