@@ -182,8 +182,8 @@ class MemoryStore:
 
     def __init__(
         self,
-        max_bytes: int | None = None,
         *,
+        max_bytes: int | None = None,
         max_entries: int | None = None,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -386,7 +386,7 @@ def create_store(
 ) -> CacheStore:
     """The store ``[cache] backend`` names (``memory`` or ``redis``)."""
     if backend == "memory":
-        return MemoryStore(max_bytes)
+        return MemoryStore(max_bytes=max_bytes)
     if backend == "redis":
         if url is None:
             raise ValueError("the redis cache backend needs a url")

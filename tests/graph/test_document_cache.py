@@ -74,7 +74,11 @@ async def test_a_registered_document_is_parsed_at_registration_only() -> None:
     schema = build_schema()
     manifest = checked_document(schema._schema, TYPES, "types-1")
     registry = DocumentRegistry(
-        MemoryStore(10), schema._schema, ApqPolicy(), [manifest], parsed=schema.documents
+        MemoryStore(max_entries=10),
+        schema._schema,
+        ApqPolicy(),
+        [manifest],
+        parsed=schema.documents,
     )
     for _ in range(3):
         text = await registry.resolve({"documentId": "types-1"})
