@@ -21,6 +21,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import version as package_version
 from typing import Any
 
 from starlette.applications import Starlette
@@ -49,21 +50,27 @@ from graph.documents import DocumentRegistry
 from graph.graphiql import ASSETS_ROUTE, GraphiQLPage
 from graph.http import GraphQLOverHTTP
 from graph.request_id import request_id_middleware
-from graph.schema import LmsGraphSchema, build_schema
-from resolvers.cache import CachedConnector, Clock, collect_stale_notices
+from graph.response_cache import COST_HEADER, FRESHNESS_HEADER, ResponseCache, server_version
+from graph.schema import LmsGraphSchema, build_schema, schema_sdl
+from resolvers.cache import (
+    CachedConnector,
+    CacheStore,
+    Clock,
+    collect_freshness,
+    collect_stale_notices,
+)
+from resolvers.cache.responses import scope_digest
 from resolvers.context import Context
 from resolvers.cursors import cursor_key, use_cursor_key
 from resolvers.sources import SourceRegistry
 
-__all__ = ["COST_HEADER", "OPEN_PATHS", "create_app"]
+__all__ = ["COST_HEADER", "FRESHNESS_HEADER", "OPEN_PATHS", "create_app"]
 
 logger = logging.getLogger("lms_graph")
 
 #: Paths any caller may reach, with or without a client key: probes, and the redirect to
 #: /graphql (GraphiQL's page is open too, see graph.clients).
 OPEN_PATHS = ("/", "/healthz", "/readyz")
-#: A request header asking for ``extensions.cost`` in the response (value ``1``).
-COST_HEADER = "X-LMS-Graph-Cost"
 
 
 class _State:
@@ -79,12 +86,38 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         graphiql: GraphiQLPage,
         server: ServerSettings,
         cursor_key: bytes,
+        *,
+        report_freshness: bool = False,
+        clock: Clock = time.time,
     ) -> None:
-        super().__init__(schema, documents, schema.max_tokens, schema.documents)
+        super().__init__(
+            schema,
+            documents,
+            schema.max_tokens,
+            schema.documents,
+            report_freshness=report_freshness,
+            clock=clock,
+        )
         self._state = state
         self._graphiql = graphiql
         self._server = server
         self._cursor_key = cursor_key
+        self._scopes: dict[tuple[int, tuple[str, ...] | None], str] = {}
+
+    def response_scope(self, request: Request) -> str | None:
+        registry = self._state.registry
+        if registry is None:
+            return None
+        user = request.scope.get("user")
+        client = user.client if isinstance(user, ClientUser) else None
+        names = tuple(client.sources) if client and client.sources is not None else None
+        memo = (id(registry), names)
+        digest = self._scopes.get(memo)
+        if digest is None:
+            visible = registry.scoped(names)
+            digest = scope_digest([(c.name, c.kind, c.tenant) for c in visible])
+            self._scopes[memo] = digest
+        return digest
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._graphiql.html(request.scope.get("root_path", "")))
@@ -101,6 +134,7 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         )
         # Resolvers and DataLoader tasks of this request inherit these bindings.
         collect_stale_notices(context.stale)
+        collect_freshness(context.freshness)
         count_vendor_calls(context.vendor_calls)
         use_cursor_key(self._cursor_key)
         bind_deadline(self._server.request_timeout_seconds)
@@ -150,16 +184,23 @@ async def _start_emulator(settings: EmulatorSettings, sock: socket.socket | None
     return emulator
 
 
-def _connectors(config: AppConfig, stack: AsyncExitStack, clock: Clock) -> list[Connector]:
-    """The configured sources, each behind the cache unless ``[cache] backend = "none"``."""
+def _connectors(
+    config: AppConfig, stack: AsyncExitStack, clock: Clock
+) -> tuple[list[Connector], CacheStore | None]:
+    """The configured sources, each behind the cache unless ``[cache] backend = "none"``,
+    and the cache's store."""
     connectors = [build_connector(source) for source in config.sources]
     if not config.cache.enabled:
-        return connectors
+        return connectors, None
     store = config.cache.create_store()
     stack.push_async_callback(store.close)
-    logger.info("cache: %s", store.description)
+    logger.info(
+        "cache: %s, responses %s",
+        store.description,
+        "on" if config.cache.responses_enabled else "off",
+    )
     policy = config.cache.policy()
-    return [CachedConnector(c, store, policy, clock=clock) for c in connectors]
+    return [CachedConnector(c, store, policy, clock=clock) for c in connectors], store
 
 
 def _documents(config: AppConfig, schema: LmsGraphSchema) -> DocumentRegistry:
@@ -203,6 +244,15 @@ def create_app(
     secret = config.server.cursor_secret
     key = cursor_key(secret.get_secret_value() if secret is not None else None)
     graphiql = GraphiQLPage(config.graphiql.assets_dir)
+    # What decides a response besides the request: two instances share stored responses
+    # only when they run the same code, schema and limits and sign cursors alike.
+    version = server_version(
+        package_version("lms-graph"),
+        schema_sdl(schema),
+        config.limits.model_dump(mode="json"),
+        config.server.introspection,
+        cursor_key=key,
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -224,9 +274,22 @@ def create_app(
                 emulator = await _start_emulator(config.emulator, emulator_socket)
                 stack.push_async_callback(emulator.stop)
                 logger.info("vendor emulator serving the demo data on %s", emulator.base_url)
-            registry = SourceRegistry(_connectors(config, stack, clock))
+            connectors, store = _connectors(config, stack, clock)
+            registry = SourceRegistry(connectors)
             await registry.open()
             stack.push_async_callback(registry.close)
+            if store is not None and config.cache.responses_enabled:
+                responses = ResponseCache(
+                    store,
+                    version=version,
+                    clock=clock,
+                    max_cost=config.limits.max_cost,
+                    report_cost=config.limits.report_cost,
+                    report_freshness=config.cache.report_freshness,
+                )
+                stack.push_async_callback(responses.close)
+                endpoint.responses = responses
+                stack.callback(setattr, endpoint, "responses", None)
             state.registry = registry
             logger.info("sources: %s", ", ".join(registry.names))
             if not graphiql.installed:
@@ -242,11 +305,21 @@ def create_app(
         status, body = readiness(state.registry)
         return JSONResponse(body, status_code=status)
 
+    endpoint = GraphQLEndpoint(
+        state,
+        schema,
+        documents,
+        graphiql,
+        config.server,
+        key,
+        report_freshness=config.cache.report_freshness,
+        clock=clock,
+    )
     routes: list[BaseRoute] = [
         Route("/", home),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", GraphQLEndpoint(state, schema, documents, graphiql, config.server, key)),
+        Route("/graphql", endpoint),
     ]
     if graphiql.installed:
         routes.append(Mount(ASSETS_ROUTE, StaticFiles(directory=graphiql.assets_dir)))

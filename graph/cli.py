@@ -33,6 +33,7 @@ from graph.graphiql import (
     pinned_assets,
 )
 from resolvers.cache import ALL_KEYS_PREFIX, CacheStore, source_prefix
+from resolvers.cache.responses import clear_responses
 
 __all__ = ["listen_refusal", "main"]
 
@@ -86,8 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--sources", help="comma-separated sources the client may read (default: all)")
     cache = commands.add_parser("cache", help="manage the cache of vendor answers")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
-    clear = cache_commands.add_parser("clear", help="delete cached entries (Redis backend)")
-    clear.add_argument("--source", help="only this source's entries (default: every source)")
+    clear = cache_commands.add_parser(
+        "clear", help="delete cached entries and responses (Redis backend)"
+    )
+    clear.add_argument(
+        "--source",
+        help="only this source's entries and the responses that used it (default: all)",
+    )
     clear.add_argument(
         "--config",
         default=os.environ.get("LMS_GRAPH_CONFIG"),
@@ -140,9 +146,13 @@ def _install_graphiql(directory: Path, npm: str) -> int:
     return 0
 
 
-async def _clear_store(store: CacheStore, prefix: str) -> int:
+async def _clear_store(store: CacheStore, source: str | None) -> tuple[int, int]:
+    """Deletes the responses that used ``source`` (every response when None), then its
+    entries; returns both counts. Responses first: their markers are among the entries."""
+    prefix = source_prefix(source) if source is not None else ALL_KEYS_PREFIX
     try:
-        return await store.clear(prefix)
+        responses = await clear_responses(store, source)
+        return await store.clear(prefix), responses
     finally:
         await store.close()
 
@@ -159,15 +169,17 @@ def _clear_cache(config: AppConfig, source: str | None) -> int:
         print(f"cache backend {settings.backend!r} {where}: restart the server to empty it")
         return 0
     store = settings.create_store()
-    prefix = source_prefix(source) if source is not None else ALL_KEYS_PREFIX
     try:
-        deleted = asyncio.run(_clear_store(store, prefix))
+        deleted, responses = asyncio.run(_clear_store(store, source))
     except (RedisError, OSError) as exc:
         # The class name only: the driver's message may quote the URL with its password.
         print(f"lms-graph: cannot clear {store.description}: {type(exc).__name__}", file=sys.stderr)
         return 1
     scope = f"source {source!r}" if source is not None else "every source"
-    print(f"deleted {deleted} cached entries of {scope} from {store.description}")
+    print(
+        f"deleted {deleted} cached entries and {responses} cached responses of {scope} "
+        f"from {store.description}"
+    )
     return 0
 
 

@@ -123,6 +123,10 @@ class CacheSettings(StrictModel):
     max_bytes: int = Field(default=DEFAULT_CACHE_MAX_BYTES, ge=2**20, le=2**40)
     max_entries: int | None = Field(default=None, ge=1, le=10_000_000)
     timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+    #: Whole responses, in front of execution (README, "Response cache").
+    responses: bool = True
+    #: Every response carries extensions.freshness (else only when asked with a header).
+    report_freshness: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -155,6 +159,11 @@ class CacheSettings(StrictModel):
     @property
     def enabled(self) -> bool:
         return self.backend != "none"
+
+    @property
+    def responses_enabled(self) -> bool:
+        """Responses are cached: ``responses = true`` and a cache backend."""
+        return self.enabled and self.responses
 
     def policy(self) -> CachePolicy:
         """The TTLs as the cache layer reads them."""

@@ -11,12 +11,17 @@ Strawberry's ASGI view: only its hooks are overridden.
   never ``text/plain`` and never a 500.
 - GET runs queries only (anything else: 405); persisted documents are resolved by
   :class:`~graph.documents.DocumentRegistry` before execution.
+- With a :class:`~graph.response_cache.ResponseCache`, a request is resolved (checked,
+  its document found) before Strawberry's ``run``, so a stored response answers it
+  without a context, a parse or an execution; a miss goes on through ``run``, which
+  reuses what was resolved.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -38,8 +43,16 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph.document_cache import DocumentCache
-from graph.documents import DocumentCode, DocumentRefused, DocumentRegistry
+from graph.documents import DocumentCode, DocumentRefused, DocumentRegistry, sha256_of
 from graph.limits import more_tokens_than
+from graph.response_cache import (
+    FRESHNESS_HEADER,
+    Pending,
+    ResponseCache,
+    asks,
+    current_pending,
+    freshness_extension,
+)
 from resolvers.context import Context
 
 __all__ = [
@@ -172,6 +185,10 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             operations, and must not lex more of it than the token limit allows.
         document_cache: The schema's parsed documents, so counting the operations of
             a known document parses nothing.
+        responses: The response cache; None when ``[cache] responses`` is off.
+        report_freshness: ``[cache] report_freshness``: every response carries
+            ``extensions.freshness`` (else only those asked with the header).
+        clock: Seconds since the epoch, the cache's clock (tests move it).
     """
 
     def __init__(
@@ -180,11 +197,18 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         documents: DocumentRegistry,
         max_tokens: int | None = None,
         document_cache: DocumentCache | None = None,
+        *,
+        responses: ResponseCache | None = None,
+        report_freshness: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.documents = documents
         self.max_tokens = max_tokens
         self.document_cache = document_cache if document_cache is not None else DocumentCache(0)
+        self.responses = responses
+        self.report_freshness = report_freshness
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -192,10 +216,36 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
+            response = await self._respond(request)
         except HTTPException as exc:
             response = self._refusal(request, exc)
         await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        """A stored response when there is one, else Strawberry's ``run``."""
+        responses = self.responses
+        if responses is None or request.method not in ("GET", "POST"):
+            return await self.run(request)
+        adapter = self.request_adapter_class(request)
+        if self.should_render_graphql_ide(adapter):
+            return await self.run(request)
+        params, query = await self._resolved(adapter)
+        scope = self.response_scope(request)
+        key = None if scope is None else responses.key(sha256_of(query), params, scope)
+        pending = Pending(params, query, key)
+        responses.bind(pending)
+        if key is None:
+            return await self.run(request)
+        media = negotiate(request.headers.get("accept"))
+        stored = await responses.lookup(key)
+        if stored is not None:
+            return responses.render(request, stored, hit=True, media=media)
+        return await responses.execute_once(key, pending, request, self.run, media)
+
+    def response_scope(self, request: Request) -> str | None:
+        """The digest of the sources this request's client may read (see
+        :func:`~resolvers.cache.responses.scope_digest`); None: do not cache it."""
+        return None
 
     def _refusal(self, request: Request, exc: HTTPException) -> Response:
         headers: dict[str, str] = {}
@@ -253,7 +303,8 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             raise RequestRefused(400, RequestCode.MISSING_QUERY, "the POST has no body")
         return self.parse_json(body)
 
-    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+    async def _resolved(self, request: AsyncHTTPRequestAdapter) -> tuple[dict[str, Any], str]:
+        """The request's checked parameters and the document text it runs."""
         params = _checked_params(await self._request_params(request))
         try:
             query = await self.documents.resolve(params)
@@ -268,6 +319,14 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
                 RequestCode.MISSING_QUERY,
                 "no GraphQL query in the request: send query, or a persisted document's ID",
             )
+        return params, query
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        pending = current_pending()
+        if pending is not None:  # resolved already, by the response cache's look-up
+            params, query = pending.params, pending.query
+        else:
+            params, query = await self._resolved(request)
         operation_name = params.get("operationName")
         if (
             operation_name is None
@@ -296,7 +355,7 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
     ) -> ExecutionResult:
         method = request_adapter.method
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -318,6 +377,20 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             ) from None
         except MissingQueryError:
             raise RequestRefused(400, RequestCode.MISSING_QUERY, "no GraphQL query") from None
+        self._executed(request, context, result)
+        return result
+
+    def _executed(self, request: Request, context: Context, result: ExecutionResult) -> None:
+        """Adds ``extensions.freshness`` when asked, and keeps what the response cache
+        may store."""
+        if self.report_freshness or asks(request, FRESHNESS_HEADER):
+            freshness = context.freshness
+            ages = freshness_extension(freshness.oldest, self.clock(), context.vendor_calls)
+            result.extensions = {**(result.extensions or {}), "freshness": ages}
+        pending = current_pending()
+        if self.responses is not None and pending is not None and pending.key is not None:
+            pending.actual = dict(context.vendor_calls)
+            pending.built = self.responses.storable(context, result)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

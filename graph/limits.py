@@ -277,6 +277,8 @@ class CostLimit(SchemaExtension):
                 for d in document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
+            # The response cache stores queries only, and reports this price on a hit.
+            context.operation_type = operation.operation.value
             try:
                 self.estimate = estimate_cost(
                     execution.schema._schema,
@@ -288,6 +290,7 @@ class CostLimit(SchemaExtension):
             except QueryTooLarge:
                 execution.result = self._refuse("the query expands to too many fields", {})
             else:
+                context.cost_estimate = self.estimate
                 over = {s: n for s, n in self.estimate.items() if n > self.max_cost}
                 if over:
                     worst = max(over, key=over.__getitem__)

@@ -27,7 +27,7 @@ from graph.types import (
     UserConnection,
     build_connection,
 )
-from resolvers.cache import CachedConnector
+from resolvers.cache import CachedConnector, report_uncacheable
 from resolvers.context import Context
 from resolvers.errors import InvalidArgumentError, InvalidIdError
 from resolvers.ids import check_id_length
@@ -136,6 +136,7 @@ class Source:
         connector = info.context.sources.get(self.name)
         if not isinstance(connector, CachedConnector):
             return None
+        report_uncacheable()  # counters move without any entry changing
         stats = connector.stats
         return SourceCacheStats(
             hits=stats.hits, misses=stats.misses, stale_served=stats.stale_served

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.records import BadRecords
+from resolvers.cache.freshness import Freshness
 from resolvers.cache.notices import StaleNotice
 from resolvers.loaders import Loaders
 from resolvers.paging import SourceFailure
@@ -42,6 +43,10 @@ class Context:
             it with ``collect_bad_records``); reported as warnings.
         nodes: GraphQL nodes built in this request, by type, source and record, so a
             record named on many rows is built once (``graph.types``).
+        freshness: When the data used was fetched and how long it stays fresh (the
+            server binds it with ``collect_freshness``); bounds the response cache.
+        operation_type: ``query`` … once the operation to run is known.
+        cost_estimate: The operation's price per source, once priced.
     """
 
     sources: SourceRegistry
@@ -53,6 +58,9 @@ class Context:
     stale: list[StaleNotice] = field(default_factory=list)
     bad_records: list[BadRecords] = field(default_factory=list)
     nodes: dict[tuple[type, str, int], Any] = field(default_factory=dict)
+    freshness: Freshness = field(default_factory=Freshness)
+    operation_type: str | None = None
+    cost_estimate: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sources)

@@ -31,6 +31,7 @@ from resolvers.cache.entries import (
     StoredPage,
 )
 from resolvers.cache.flight import SingleFlight
+from resolvers.cache.freshness import report_live, report_used
 from resolvers.cache.keys import CacheKeys
 from resolvers.cache.notices import CacheStats, StaleNotice, report_stale
 from resolvers.cache.policy import CachePolicy
@@ -105,6 +106,7 @@ class CachedConnector:
 
     async def check_health(self) -> None:
         """Always live: a health check answered from the cache would say nothing."""
+        report_live(self.name, self._clock())
         await self.inner.check_health()
 
     # -- lists -------------------------------------------------------------------------
@@ -182,6 +184,8 @@ class CachedConnector:
             if absent and negative > 0:
                 unknown: list[tuple[str, Record | None]] = [(key, None) for key in absent]
                 await self._put(codec, unknown, negative, storage=False)
+            elif absent:
+                report_live(self.name, self._clock())  # "not found", remembered nowhere
             return {key: found.get(id_of[key]) for key in keys}
 
         values = await self._lookup(list(id_of), codec, fresh_for, call, cached=ttl > 0)
@@ -291,12 +295,14 @@ class CachedConnector:
             age, ttl = now - entry.stored_at, fresh_for(entry.value)
             if age < ttl:
                 fresh[key] = entry.value
+                report_used(self.name, entry.stored_at, ttl)
             elif entry.value is not None and age < ttl + window:
                 stale[key] = entry
         return fresh, stale
 
     def _serve_stale(self, entry: Entry[V], error: ConnectorError) -> V:
         age = max(0.0, self._clock() - entry.stored_at)
+        report_used(self.name, entry.stored_at, 0)  # past its freshness: never stored
         self.stats.stale_served += 1
         report_stale(StaleNotice(self.name, age, error.code))
         return entry.value
@@ -306,9 +312,13 @@ class CachedConnector:
     ) -> None:
         """Store each value, fresh for ``ttl``; kept for the stale window too unless
         ``storage`` is False (negative entries are never served stale)."""
-        if ttl <= 0 or not items:
+        if not items:
             return
         stamp = self._clock()
+        if ttl <= 0:
+            report_live(self.name, stamp)  # a kind that is not cached: read live
+            return
+        report_used(self.name, stamp, ttl)
         entries = [(key, codec.entry(value, stamp)) for key, value in items]
         encoded = [(key, codec.dump(entry), entry) for key, entry in entries]
         await self._store.set_decoded(encoded, self._policy.storage_ttl(ttl) if storage else ttl)

@@ -109,7 +109,9 @@ async def test_redis_holds_no_credential_in_any_key_or_value(
     values = [client.get(key) or b"" for key in keys]
     client.close()
     assert len(keys) > 50
-    assert all(key.startswith((b"lms-graph:v1:acme:", b"lms-graph:v1:globex:")) for key in keys)
+    prefixes = (b"lms-graph:v1:acme:", b"lms-graph:v1:globex:", b"lms-graph:responses:v1:")
+    assert all(key.startswith(prefixes) for key in keys)
+    assert any(key.startswith(b"lms-graph:responses:v1:") for key in keys)
     secrets = [ACME_KEY, GLOBEX_KEY, REDIS_PASSWORD, "nobody@example.com"]
     for blob in keys + values:
         for secret in secrets:
@@ -214,8 +216,9 @@ async def test_cache_clear_removes_only_the_named_sources_keys(
             await server.data(NAMES_QUERY, {"source": name, "id": to_base64("User", f"{name}:x")})
     client = redis_server.client()
     client.set("another-app:key", b"untouched")
-    before = {key.split(b":")[2] for key in client.scan_iter(match="lms-graph:*")}
+    before = {key.split(b":")[2] for key in client.scan_iter(match="lms-graph:v1:*")}
     assert before == {b"acme", b"globex"}
+    assert len(client.keys("lms-graph:responses:v1:*")) == 2  # one per source queried
     config = tmp_path / "lms-graph.toml"
     config.write_text(
         f'[cache]\nbackend = "redis"\nurl = "{redis_server.url}"\n'
@@ -227,8 +230,9 @@ async def test_cache_clear_removes_only_the_named_sources_keys(
     )
     args = ["cache", "clear", "--source", "acme", "--config", str(config)]
     assert await asyncio.to_thread(main, args) == 0
-    after = {key.split(b":")[2] for key in client.scan_iter(match="lms-graph:*")}
+    after = {key.split(b":")[2] for key in client.scan_iter(match="lms-graph:v1:*")}
     assert after == {b"globex"}
+    assert len(client.keys("lms-graph:responses:v1:*")) == 1  # acme's response went too
     assert await asyncio.to_thread(main, ["cache", "clear", "--config", str(config)]) == 0
     assert client.keys("*") == [b"another-app:key"]
     client.close()
@@ -246,6 +250,7 @@ def test_cache_clear_explains_the_memory_backend(capsys: pytest.CaptureFixture[s
 async def test_the_sources_query_counts_hits_and_misses(
     cache: CacheSettings, emulator: Emulator, acme: KomboTenant
 ) -> None:
+    cache = cache.model_copy(update={"responses": False})  # the entries' own counters
     async with run_server([source(emulator, acme)], cache) as server:
         await canonical(server)
         cold = (await server.data(SOURCES_QUERY))["sources"][0]["cache"]
