@@ -227,7 +227,7 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         if responses is None or request.method not in ("GET", "POST"):
             return await self.run(request)
         adapter = self.request_adapter_class(request)
-        if self.should_render_graphql_ide(adapter):
+        if request.method == "GET" and self.should_render_graphql_ide(adapter):
             return await self.run(request)
         params, query = await self._resolved(adapter)
         scope = self.response_scope(request)

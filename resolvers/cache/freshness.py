@@ -31,17 +31,16 @@ class Freshness:
         oldest: Per source, the storage time (seconds since the epoch) of the oldest
             entry read or written; data fetched for this request counts as stored now.
         expires_at: When the first of those entries stops being fresh; None before any.
-        live: Sources read past the cache (never stored, so nothing bounds their age).
         uncacheable: Something in the response must never be served from a cache.
     """
 
     oldest: dict[str, float] = field(default_factory=dict)
     expires_at: float | None = None
-    live: dict[str, float] = field(default_factory=dict)
     uncacheable: bool = False
 
     def used(self, source: str, stored_at: float, fresh_seconds: float) -> None:
-        """Data of ``source`` stored at ``stored_at`` and fresh for ``fresh_seconds``."""
+        """Data of ``source`` stored at ``stored_at`` and fresh for ``fresh_seconds``
+        (0: read live, never to be served again)."""
         known = self.oldest.get(source)
         if known is None or stored_at < known:
             self.oldest[source] = stored_at
@@ -49,19 +48,10 @@ class Freshness:
         if self.expires_at is None or expires < self.expires_at:
             self.expires_at = expires
 
-    def read_live(self, source: str, now: float) -> None:
-        """Data of ``source`` read past the cache: the response must not be stored."""
-        self.uncacheable = True
-        self.live.setdefault(source, now)
-
-    def ages(self, now: float) -> dict[str, float]:
-        """Seconds since the oldest data of each source used was fetched."""
-        stamps = {**self.live, **self.oldest}
-        return {source: max(0.0, now - stamp) for source, stamp in stamps.items()}
-
     def storable_until(self) -> float | None:
         """When a response built from this data stops being fresh; None when it may not
-        be stored at all (nothing came from a cache entry, or something came live)."""
+        be stored at all (nothing came from a cache entry, or it shows something that
+        no entry bounds)."""
         if self.uncacheable or not self.oldest:
             return None
         return self.expires_at
@@ -83,10 +73,9 @@ def report_used(source: str, stored_at: float, fresh_seconds: float) -> None:
 
 
 def report_live(source: str, now: float) -> None:
-    """The current request read data of ``source`` past the cache."""
-    freshness = _FRESHNESS.get()
-    if freshness is not None:
-        freshness.read_live(source, now)
+    """The current request read data of ``source`` past the cache, at ``now``: it is
+    fresh this instant only, so no response holding it is stored."""
+    report_used(source, now, 0)
 
 
 def report_uncacheable() -> None:
