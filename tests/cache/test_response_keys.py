@@ -1,0 +1,94 @@
+"""Response keys, the stored form of a response, and clearing responses by source, on the
+memory store (the Redis path runs in test_responses.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from resolvers.cache import MemoryStore
+from resolvers.cache.responses import (
+    RESPONSES_PREFIX,
+    StoredResponse,
+    clear_responses,
+    response_key,
+    response_markers,
+    scope_digest,
+)
+
+SCOPE = scope_digest([("acme", "kombo", "acme:42"), ("globex", "kombo", "globex:9")])
+
+
+def key(**changes: Any) -> str:
+    parts: dict[str, Any] = {
+        "version": "v",
+        "document_sha256": "ab" * 32,
+        "operation_name": "Users",
+        "variables": {"first": 3, "sources": ["acme"]},
+        "scope": SCOPE,
+    }
+    return response_key(**{**parts, **changes})
+
+
+def test_equal_requests_have_equal_keys_whatever_their_form() -> None:
+    assert key() == key(variables={"sources": ["acme"], "first": 3})
+    assert key(variables=None) == key(variables={})
+    assert key().startswith(RESPONSES_PREFIX)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": "w"},
+        {"document_sha256": "cd" * 32},
+        {"operation_name": None},
+        {"variables": {"first": 4, "sources": ["acme"]}},
+        {"variables": {"first": 3, "sources": ["globex"]}},
+        {"variables": {"first": 3, "sources": ["acme", "globex"]}},
+        {"scope": scope_digest([("acme", "kombo", "acme:42")])},
+        {"scope": scope_digest([("acme", "kombo", "acme:43")])},
+    ],
+)
+def test_anything_that_changes_the_answer_changes_the_key(change: dict[str, Any]) -> None:
+    assert key(**change) != key()
+
+
+def test_a_scope_does_not_depend_on_the_order_of_its_sources() -> None:
+    swapped = scope_digest([("globex", "kombo", "globex:9"), ("acme", "kombo", "acme:42")])
+    assert swapped == SCOPE
+
+
+def test_keys_hold_no_variable_or_document() -> None:
+    secretive = key(variables={"email": "someone@example.com"}, operation_name="Secret")
+    assert "someone" not in secretive
+    assert "Secret" not in secretive
+
+
+def test_a_stored_response_reads_back_and_garbage_is_a_miss() -> None:
+    stored = StoredResponse.build(
+        {"users": {"edges": []}},
+        built_at=10.0,
+        expires_at=40.0,
+        oldest={"acme": 9.5},
+        cost={"acme": 1},
+    )
+    assert stored.body == b'{"data":{"users":{"edges":[]}}}'
+    assert StoredResponse.decode(stored.encode()) == stored
+    for garbage in [b"", b"\x00not an entry", b"{}\n{}", b'{"etag": 1}\nbody', stored.body]:
+        assert StoredResponse.decode(garbage) is None
+
+
+async def test_clearing_a_source_drops_exactly_the_responses_that_used_it() -> None:
+    store = MemoryStore(max_entries=100)
+    used = {"a": ["acme"], "b": ["globex"], "c": ["acme", "globex"]}
+    keys = {name: key(operation_name=name) for name in used}
+    for name, sources in used.items():
+        items = [(keys[name], b"response")]
+        items += [(marker, b"1") for marker in response_markers(keys[name], sources)]
+        await store.set_many(items, 60)
+    assert await clear_responses(store, "acme") == 2
+    left = await store.get_many(list(keys.values()))
+    assert left == [None, b"response", None]
+    assert await clear_responses(store, None) == 1
+    assert await store.keys(RESPONSES_PREFIX) == []
