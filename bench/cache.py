@@ -138,8 +138,9 @@ async def main(argv: list[str]) -> None:
             if redis is not None:
                 redis.start()
             try:
+                # The entity cache alone: a stored response would skip execution.
                 cache = CacheSettings.model_validate(
-                    {"backend": backend, "url": redis.url if redis else None}
+                    {"backend": backend, "url": redis.url if redis else None, "responses": False}
                 )
                 cold, warm = await _measure(emulator, sources, cache, redis, args.runs, args.first)
             finally:

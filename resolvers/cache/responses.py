@@ -21,6 +21,7 @@ the newline, the response body as sent: ``{"data": …}``, nothing request-speci
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,13 +76,16 @@ def response_key(
             by ``source:``/``sources:`` arguments are in the document or the variables.
 
     Raises:
-        TypeError: the variables hold something JSON cannot (never from a JSON request).
+        ValueError: the variables hold NaN or an infinity (JSON requests may carry them).
     """
-    canonical = orjson.dumps(
+    # allow_nan=False: orjson would write NaN as null, and two requests would share a key.
+    canonical = json.dumps(
         [version, document_sha256, operation_name, variables or {}, scope],
-        option=orjson.OPT_SORT_KEYS,
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=False,
     )
-    return RESPONSES_PREFIX + _digest(canonical)
+    return RESPONSES_PREFIX + _digest(canonical.encode())
 
 
 def response_markers(key: str, sources: Sequence[str]) -> list[str]:

@@ -92,3 +92,8 @@ async def test_clearing_a_source_drops_exactly_the_responses_that_used_it() -> N
     assert left == [None, b"response", None]
     assert await clear_responses(store, None) == 1
     assert await store.keys(RESPONSES_PREFIX) == []
+
+
+def test_nan_has_no_key_rather_than_the_key_of_null() -> None:
+    with pytest.raises(ValueError, match="JSON compliant"):
+        key(variables={"first": float("nan")})
