@@ -8,17 +8,25 @@ import pytest
 
 from connectors.sandbox import KomboTenant
 from connectors.settings import SourceSettings
+from graph.config import CacheSettings
 from tests.clients.conftest import run_node
 from tests.clients.recording import RequestLog
 from tests.e2e.expected import live_users
-from tests.harness import run_server
+from tests.harness import CACHES, run_server
 
 
+# With the memory cache, the third call is answered from the response the second stored.
+@pytest.mark.parametrize("cache", CACHES.values(), ids=CACHES.keys())
 @pytest.mark.parametrize("method", ["POST", "GET"], ids=["post", "useGETForHashedQueries"])
 async def test_apollo_sends_the_hash_then_the_query_once_then_the_hash_alone(
-    node: None, sources: list[SourceSettings], tenant: KomboTenant, log: RequestLog, method: str
+    node: None,
+    sources: list[SourceSettings],
+    tenant: KomboTenant,
+    log: RequestLog,
+    method: str,
+    cache: CacheSettings,
 ) -> None:
-    async with run_server(sources, wrap=log) as server:
+    async with run_server(sources, cache, wrap=log) as server:
         result = await run_node("apollo_apq.mjs", server.url + "/graphql", method.lower())
 
     print("\n".join(log.describe()))

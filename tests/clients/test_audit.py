@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from connectors.settings import SourceSettings
+from graph.config import CacheSettings
 from tests.clients.conftest import run_node
-from tests.harness import run_server
+from tests.harness import CACHES, run_server
 
 
-async def test_graphql_http_audits_all_pass(node: None, sources: list[SourceSettings]) -> None:
-    async with run_server(sources) as server:
+# With the memory cache, stored responses answer the audit's repeated requests.
+@pytest.mark.parametrize("cache", CACHES.values(), ids=CACHES.keys())
+async def test_graphql_http_audits_all_pass(
+    node: None, sources: list[SourceSettings], cache: CacheSettings
+) -> None:
+    async with run_server(sources, cache) as server:
         result = await run_node("audit.mjs", server.url + "/graphql")
 
     audits = result["audits"]
