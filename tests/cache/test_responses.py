@@ -599,3 +599,20 @@ async def test_no_key_or_value_holds_a_credential(
     for blob in keys + values:
         for secret in [ACME_KEY, GLOBEX_KEY, REDIS_PASSWORD, CLIENT_KEYS["all"], SECRET]:
             assert secret.encode() not in blob
+
+
+async def test_refusals_are_the_same_with_the_response_cache(
+    emulator: Emulator, acme: KomboTenant
+) -> None:
+    two_operations = "query A { users(first: 1) { totalCount } } query B { __typename }"
+    async with serving([kombo(emulator, acme, "acme")], MEMORY) as server:
+        for _ in range(2):  # nothing refused is ever stored
+            mutation = await ask(server, "mutation { nothing }", method="GET")
+            assert mutation.status == 405
+            assert mutation.headers["allow"] == "POST"
+            several = await ask(server, two_operations)
+            assert several.status == 400
+            assert several.body["errors"][0]["extensions"]["code"] == "OPERATION_NAME_REQUIRED"
+            invalid = await ask(server, "{ nope }")
+            assert invalid.body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+            assert not invalid.hit
