@@ -19,6 +19,7 @@ Strawberry's ASGI view: only its hooks are overridden.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -129,6 +130,7 @@ def _media_ranges(accept: str) -> dict[str, float]:
     return ranges
 
 
+@functools.lru_cache(maxsize=256)  # clients send a handful of Accept values, on every request
 def negotiate(accept: str | None) -> str:
     """The response media type for an ``Accept`` header: the GraphQL one only when the
     client names it (``*/*`` and no header mean ``application/json``) and prefers it."""
