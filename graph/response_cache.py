@@ -293,6 +293,11 @@ class ResponseCache:
                 return Response(status_code=304, headers=headers)
         return Response(body, headers=headers, media_type=f"{media}; charset=utf-8")
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting on a run in flight (the one that started it included)."""
+        return self._flights.waiting
+
     async def close(self) -> None:
         await self._flights.close()
 

@@ -34,6 +34,11 @@ class SingleFlight(Generic[V]):
     def __len__(self) -> int:
         return len(self._flights)
 
+    @property
+    def waiting(self) -> int:
+        """Callers waiting on a call in flight (each counted once per call it waits on)."""
+        return sum(self._waiters.values())
+
     async def run(self, keys: Sequence[str], call: Call[V]) -> list[V | BaseException]:
         """The value, or the exception, of each key in order.
 

@@ -4,6 +4,7 @@ as the vendor, its request log counting vendor calls."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
@@ -616,3 +617,32 @@ async def test_refusals_are_the_same_with_the_response_cache(
             invalid = await ask(server, "{ nope }")
             assert invalid.body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
             assert not invalid.hit
+
+
+async def test_a_request_that_leaves_does_not_cancel_the_run_another_waits_for(
+    emulator: Emulator, acme: KomboTenant
+) -> None:
+    apps: list[Any] = []
+
+    def keep(app: Any) -> Any:
+        apps.append(app)
+        return app
+
+    async with serving([kombo(emulator, acme, "acme")], MEMORY, wrap=keep) as server:
+        (endpoint,) = [r.app for r in apps[0].routes if getattr(r, "path", None) == "/graphql"]
+        emulator.latency_seconds = 1.0
+        leaving = asyncio.create_task(ask(server, USERS, {"first": 2}))
+        staying = asyncio.create_task(ask(server, USERS, {"first": 2}))
+        for _ in range(500):  # both wait on the one run in flight
+            if endpoint.responses.waiting == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert endpoint.responses.waiting == 2
+        leaving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leaving
+        answer = await staying
+        emulator.latency_seconds = 0
+    assert answer.hit
+    assert "errors" not in answer.body
+    assert [r.status for r in emulator.requests if r.path == "/lms/users"] == [200]

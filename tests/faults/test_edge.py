@@ -81,7 +81,10 @@ async def _misses(server: GraphQLServer) -> int:
 async def test_a_call_shared_with_another_request_goes_on_for_it(
     emulator: Emulator, control: EmulatorControl
 ) -> None:
-    async with guarded(emulator, cache=CacheSettings(), deadline=30) as server:
+    # The entries' single flight: stored responses would have the second request wait for
+    # the first one's response instead (tests/cache/test_responses.py pins that one).
+    cache = CacheSettings(responses=False)
+    async with guarded(emulator, cache=cache, deadline=30) as server:
         await control.add_fault(vendor="kombo", path=PATH, mode="hang", hang_seconds=1.5)
         leaving = asyncio.create_task(ask(server, KOMBO_USERS))
         staying = asyncio.create_task(ask(server, KOMBO_USERS))
