@@ -124,7 +124,10 @@ class StoredResponse:
         oldest: Mapping[str, float],
         cost: Mapping[str, int] | None,
     ) -> StoredResponse:
-        body = orjson.dumps({"data": data})
+        try:
+            body = orjson.dumps({"data": data})
+        except TypeError:  # integers beyond 64 bits, lone surrogates (vendor remoteData)
+            body = json.dumps({"data": data}, separators=(",", ":")).encode()
         return cls(
             body=body,
             etag=etag_of(body),

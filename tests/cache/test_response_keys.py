@@ -3,6 +3,7 @@ memory store (the Redis path runs in test_responses.py)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -97,3 +98,9 @@ async def test_clearing_a_source_drops_exactly_the_responses_that_used_it() -> N
 def test_nan_has_no_key_rather_than_the_key_of_null() -> None:
     with pytest.raises(ValueError, match="JSON compliant"):
         key(variables={"first": float("nan")})
+
+
+def test_what_orjson_refuses_is_stored_through_the_standard_library() -> None:
+    data = {"remoteData": {"big": 2**70, "odd": "\ud800"}}
+    stored = StoredResponse.build(data, built_at=0, expires_at=1, oldest={"acme": 0}, cost=None)
+    assert json.loads(stored.body) == {"data": data}
