@@ -646,3 +646,25 @@ async def test_a_request_that_leaves_does_not_cancel_the_run_another_waits_for(
     assert answer.hit
     assert "errors" not in answer.body
     assert [r.status for r in emulator.requests if r.path == "/lms/users"] == [200]
+
+
+async def test_one_document_shares_its_response_however_it_is_named(
+    emulator: Emulator, acme: KomboTenant, tmp_path: Path
+) -> None:
+    query = "query Named($first: Int!) { users(first: $first) { edges { node { id } } } }"
+    relay = tmp_path / "persisted_queries.json"
+    relay.write_text(json.dumps({"relay-users-1": query}), encoding="utf-8")
+    documents = DocumentsSettings(manifests=[relay])
+    async with serving([kombo(emulator, acme, "acme")], MEMORY, documents=documents) as server:
+        free_form = await ask(server, query, {"first": 2})
+        assert not free_form.hit
+        emulator.clear_requests()
+        url = server.url + "/graphql"
+        by_id = {"doc_id": "relay-users-1", "variables": {"first": 2}}
+        sha = "sha256:" + hashlib.sha256(query.encode()).hexdigest()
+        by_hash = {"documentId": sha, "variables": {"first": 2}}
+        for payload in (by_id, by_hash):
+            async with server.session.post(url, json=payload) as response:
+                assert response.headers["x-lms-graph-cache"] == "HIT"
+                assert await response.read() == free_form.raw
+    assert emulator.requests == []
