@@ -197,23 +197,36 @@ class ResponseCache:
         return stored
 
     def storable(self, context: Context, result: ExecutionResult) -> StoredResponse | None:
-        """What to store for an executed request; None when it must not be stored."""
-        if result.errors or result.data is None or context.operation_type != "query":
-            return None
-        if context.failures or context.stale or context.bad_records:
-            return None
+        """What to store for an executed request; None when it must not be stored (the
+        reason is logged at DEBUG: ``lms_graph.responses``)."""
         freshness = context.freshness
         until = freshness.storable_until()
         now = self.clock()
-        if until is None or until - now < 1:
-            return None
-        return StoredResponse.build(
-            result.data,
-            built_at=now,
-            expires_at=until,
-            oldest=freshness.oldest,
-            cost=context.cost_estimate,
-        )
+        if result.errors or result.data is None:
+            reason = "it has errors"
+        elif context.operation_type != "query":
+            reason = "it is not a query"
+        elif context.failures or context.stale or context.bad_records:
+            reason = "a source failed or served stale data"
+        elif freshness.uncacheable:
+            reason = "it shows the cache counters"
+        elif until is None:
+            reason = "it read no cache entry (introspection, or only configuration)"
+        elif until - now < 1:
+            reason = "data was read live (a health check, or a kind whose TTL is 0)"
+        else:
+            logger.debug(
+                "response stored for %d s (sources %s)", until - now, ", ".join(freshness.oldest)
+            )
+            return StoredResponse.build(
+                result.data,
+                built_at=now,
+                expires_at=until,
+                oldest=freshness.oldest,
+                cost=context.cost_estimate,
+            )
+        logger.debug("response not stored: %s", reason)
+        return None
 
     async def save(self, key: str, stored: StoredResponse) -> None:
         ttl = math.ceil(stored.expires_at - self.clock())

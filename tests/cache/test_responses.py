@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -668,3 +669,21 @@ async def test_one_document_shares_its_response_however_it_is_named(
                 assert response.headers["x-lms-graph-cache"] == "HIT"
                 assert await response.read() == free_form.raw
     assert emulator.requests == []
+
+
+async def test_the_debug_log_says_why_a_response_was_not_stored(
+    emulator: Emulator, two_sources: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "lms_graph.responses")
+    async with serving(two_sources, MEMORY) as server:
+        await ask(server, "{ __schema { queryType { name } } }")
+        await ask(server, "{ sources { name cache { hits } } }")
+        await ask(server, "{ sources { name health { ok } } }")
+        await ask(server, USERS, {"first": 2})
+    messages = [r.getMessage() for r in caplog.records if r.name == "lms_graph.responses"]
+    assert messages == [
+        "response not stored: it read no cache entry (introspection, or only configuration)",
+        "response not stored: it shows the cache counters",
+        "response not stored: data was read live (a health check, or a kind whose TTL is 0)",
+        "response stored for 30 s (sources acme, globex)",
+    ]
