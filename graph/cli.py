@@ -177,7 +177,7 @@ def _clear_cache(config: AppConfig, source: str | None) -> int:
         return 1
     scope = f"source {source!r}" if source is not None else "every source"
     print(
-        f"deleted {deleted} cached entries and {responses} cached responses of {scope} "
+        f"deleted {deleted} cached entries of {scope} and {responses} cached responses "
         f"from {store.description}"
     )
     return 0

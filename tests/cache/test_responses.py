@@ -549,7 +549,8 @@ async def test_cache_clear_drops_the_responses_of_that_source(
             await ask(server, USERS, {"first": 2, "sources": sources})
         args = ["cache", "clear", "--source", "acme", "--config", str(config)]
         assert await asyncio.to_thread(main, args) == 0
-        assert "and 2 cached responses of source 'acme'" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "cached entries of source 'acme' and 2 cached responses from" in out
         emulator.clear_requests()
         assert (await ask(server, USERS, {"first": 2, "sources": ["globex"]})).hit
         assert emulator.requests == []
