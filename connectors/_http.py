@@ -47,6 +47,7 @@ from connectors.errors import (
     VendorTimeout,
     VendorUnavailable,
 )
+from connectors.observe import VendorCall, endpoint_of, note_retry, observed_call
 from connectors.records import BadRecords, SkipTally, report_bad_records
 
 __all__ = [
@@ -232,7 +233,7 @@ class HttpTransport:
         while True:
             attempt += 1
             try:
-                return await self._guarded(method, path, params, json_body)
+                return await self._guarded(method, path, params, json_body, attempt)
             except VendorAuthError:
                 if renewed or not await self.auth.renew(self.session):
                     raise
@@ -247,6 +248,7 @@ class HttpTransport:
                 if delay is None:
                     raise
                 last = exc
+                note_retry(self.source, path, exc.code)
                 logger.info("%s; retrying in %.2fs (attempt %d)", exc.message, delay, attempt)
                 await asyncio.sleep(delay)
 
@@ -260,7 +262,7 @@ class HttpTransport:
         return delay
 
     async def _guarded(
-        self, method: str, path: str, params: QueryParams | None, json_body: Any
+        self, method: str, path: str, params: QueryParams | None, json_body: Any, attempt: int = 1
     ) -> Any:
         """One attempt, under the deadline and the breaker."""
         where = {"method": method, "path": path}
@@ -280,7 +282,7 @@ class HttpTransport:
         started = loop.time()
         try:
             async with asyncio.timeout_at(at):
-                result = await self._attempt(method, path, params, json_body)
+                result = await self._attempt(method, path, params, json_body, attempt)
         except TimeoutError as exc:  # _attempt turns its own timeouts into VendorUnavailable
             if breaker is not None:
                 # A call cut within a second of starting says more about the request's
@@ -309,7 +311,24 @@ class HttpTransport:
         return result
 
     async def _attempt(
-        self, method: str, path: str, params: QueryParams | None, json_body: Any
+        self, method: str, path: str, params: QueryParams | None, json_body: Any, attempt: int
+    ) -> Any:
+        """One HTTP request, described to the request's observer (:mod:`connectors.observe`)."""
+        call = VendorCall(self.source, self.vendor, method, endpoint_of(path), attempt)
+        with observed_call(call):
+            try:
+                return await self._send(method, path, params, json_body, call)
+            except ConnectorError as exc:
+                call.error = exc.code
+                raise
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: QueryParams | None,
+        json_body: Any,
+        call: VendorCall,
     ) -> Any:
         where = {"method": method, "path": path}
         headers = await self.auth.headers(self.session)
@@ -320,7 +339,7 @@ class HttpTransport:
             async with self.session.request(
                 method, self.base_url + path, params=params, json=json_body, headers=headers
             ) as response:
-                status = response.status
+                status = call.status = response.status
                 retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
                 body = await self._read_capped(response, where)
         except TimeoutError as exc:

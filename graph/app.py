@@ -1,14 +1,17 @@
 """The ASGI application: GraphQL (with GraphiQL) on /graphql, liveness on /healthz,
-readiness (each source's circuit breaker) on /readyz, and GraphiQL's assets on /graphiql
-once ``lms-graph graphiql install`` put them in place.
+readiness (each source's circuit breaker) on /readyz, Prometheus metrics on /metrics
+(or on ``[server] metrics_port``), and GraphiQL's assets on /graphiql once
+``lms-graph graphiql install`` put them in place.
 
 Connectors, and in demo mode the vendor emulator, live as long as the app: they are
 opened in the lifespan and closed on shutdown, so every request shares one HTTP
 session per source. Each GraphQL request runs under ``[server] request_timeout_seconds``
 (bound where its context is made, so its DataLoader tasks inherit it).
 
-The edge is a stack of small middlewares: an ``X-Request-ID``, CORS, the client's key
-(only with ``[[clients]]``; ``/healthz`` and ``/readyz`` stay open), cancelling when the
+The edge is a stack of small middlewares: an ``X-Request-ID``, the request's telemetry
+record (:mod:`graph.telemetry`: metrics, the JSON access line, the incoming
+``traceparent``), CORS, the client's key (only with ``[[clients]]``; ``/healthz``,
+``/readyz`` and ``/metrics`` stay open), cancelling when the
 client disconnects, a body read timeout and the body-size cap; the other limits are
 schema extensions (:mod:`graph.limits`). Each request's context carries the client's
 share of the sources and binds the cursor key and the vendor-call counter for its tasks.
@@ -16,14 +19,16 @@ share of the sources and binds the cursor key and the vendor-call counter for it
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from importlib.metadata import version as package_version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from prometheus_client.exposition import choose_encoder, start_wsgi_server
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -43,15 +48,17 @@ from connectors.settings import build_connector
 from graph.body_limit import BodySizeLimit
 from graph.body_timeout import BodyReadTimeout
 from graph.clients import ClientKeyBackend, ClientUser, unauthenticated
-from graph.config import AppConfig, EmulatorSettings, ServerSettings
+from graph.config import AppConfig, ConfigError, EmulatorSettings, ServerSettings
 from graph.cors import cors_middleware
 from graph.disconnect import CancelOnDisconnect
 from graph.documents import DocumentRegistry
 from graph.graphiql import ASSETS_ROUTE, GraphiQLPage
 from graph.http import GraphQLOverHTTP
+from graph.metrics import Metrics
 from graph.request_id import request_id_middleware
 from graph.response_cache import COST_HEADER, FRESHNESS_HEADER, ResponseCache, server_version
 from graph.schema import LmsGraphSchema, build_schema, schema_sdl
+from graph.telemetry import RequestTelemetry
 from resolvers.cache import (
     CachedConnector,
     CacheStore,
@@ -64,13 +71,18 @@ from resolvers.context import Context
 from resolvers.cursors import cursor_key, use_cursor_key
 from resolvers.sources import SourceRegistry
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from graph.tracing import Tracing
+
 __all__ = ["COST_HEADER", "FRESHNESS_HEADER", "OPEN_PATHS", "create_app"]
 
 logger = logging.getLogger("lms_graph")
 
 #: Paths any caller may reach, with or without a client key: probes, and the redirect to
 #: /graphql (GraphiQL's page is open too, see graph.clients).
-OPEN_PATHS = ("/", "/healthz", "/readyz")
+OPEN_PATHS = ("/", "/healthz", "/readyz", "/metrics")
 
 
 class _State:
@@ -217,11 +229,58 @@ def _documents(config: AppConfig, schema: LmsGraphSchema) -> DocumentRegistry:
     )
 
 
+def _tracing(config: AppConfig, exporter: SpanExporter | None) -> Tracing | None:
+    if config.tracing is None:
+        return None
+    try:
+        from graph.tracing import Tracing
+    except ImportError as exc:
+        raise ConfigError(
+            f"[tracing] needs OpenTelemetry: pip install 'lms-graph[otel]' ({exc.name} missing)"
+        ) from None
+    return Tracing(config.tracing, exporter)
+
+
+def _metrics_route(metrics: Metrics) -> Route:
+    registry = metrics.scrape_registry()
+
+    async def scrape(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encoder(registry), headers={"Content-Type": content_type})
+
+    return Route("/metrics", scrape)
+
+
+def _serve_metrics(metrics: Metrics, host: str, port: int, stack: AsyncExitStack) -> None:
+    """``/metrics`` on ``[server] metrics_port``: prometheus-client's own server, a thread."""
+    try:
+        httpd, thread = start_wsgi_server(port, host, metrics.scrape_registry())
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE and metrics.multiprocess:
+            # A sibling worker serves it, and in multiprocess mode any worker's scrape
+            # covers them all.
+            logger.info("metrics port %d is served by another worker", port)
+            return
+        raise SystemExit(
+            f"lms-graph: cannot serve metrics on {host}:{port}: "
+            f"{exc.strerror}; choose another [server] metrics_port"
+        ) from None
+
+    def stop() -> None:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+    stack.callback(stop)
+    logger.info("metrics on http://%s:%d/metrics", host, port)
+
+
 def create_app(
     config: AppConfig,
     *,
     clock: Clock = time.time,
     emulator_socket: socket.socket | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> Starlette:
     """The server for ``config``; nothing is opened until the ASGI lifespan starts.
 
@@ -230,15 +289,20 @@ def create_app(
         clock: Seconds since the epoch, as the cache reads them (tests move it).
         emulator_socket: The ``[emulator]``'s listening socket, already bound by the
             CLI (which reports a busy port in one line); None binds it at start-up.
+        span_exporter: Where ``[tracing]`` sends spans instead of OTLP (tests).
 
     Raises:
-        ConfigError: a ``[documents]`` manifest cannot be read or holds an invalid document.
+        ConfigError: a ``[documents]`` manifest cannot be read or holds an invalid
+            document, or ``[tracing]`` is set without OpenTelemetry installed.
     """
     state = _State()
+    tracing = _tracing(config, span_exporter)
+    metrics = Metrics(config.server.metrics_max_operations) if config.server.metrics else None
     schema = build_schema(
         config.limits,
         introspection=config.server.introspection,
         federation=config.server.federation,
+        tracing=tracing.extension if tracing is not None else None,
     )
     documents = _documents(config, schema)
     secret = config.server.cursor_secret
@@ -291,6 +355,13 @@ def create_app(
                 endpoint.responses = responses
                 stack.callback(setattr, endpoint, "responses", None)
             state.registry = registry
+            if metrics is not None:
+                metrics.watch_breakers({c.name: c.breaker for c in registry})
+                port = config.server.metrics_port
+                if port is not None:
+                    _serve_metrics(metrics, config.server.metrics_host, port, stack)
+            if tracing is not None:
+                stack.callback(tracing.shutdown)
             logger.info("sources: %s", ", ".join(registry.names))
             if not graphiql.installed:
                 logger.info(
@@ -321,13 +392,24 @@ def create_app(
         Route("/readyz", readyz),
         Route("/graphql", endpoint),
     ]
+    if metrics is not None and config.server.metrics_port is None:
+        routes.append(_metrics_route(metrics))
     if graphiql.installed:
         routes.append(Mount(ASSETS_ROUTE, StaticFiles(directory=graphiql.assets_dir)))
     # Outermost first: every answer has a request ID, CORS headers go on every answer
     # (401s and 408s included: a preflight carries no key, and a browser reads only
     # answers with CORS headers), the key is checked before anything reads the body, and
     # the body is read before disconnects are watched.
-    middleware = [request_id_middleware(), *cors_middleware(config.server)]
+    middleware = [
+        request_id_middleware(),
+        Middleware(
+            RequestTelemetry,
+            metrics=metrics,
+            tracing=tracing,
+            access_log=config.server.log_format == "json",
+        ),
+        *cors_middleware(config.server),
+    ]
     if config.clients:
         # GraphiQL's page loads its own assets: static files, no data.
         backend = ClientKeyBackend(config.clients, OPEN_PATHS, open_prefixes=[ASSETS_ROUTE])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import logging
 import os
 import socket
 import sys
@@ -32,6 +31,7 @@ from graph.graphiql import (
     install_assets,
     pinned_assets,
 )
+from graph.logs import configure_logging
 from resolvers.cache import ALL_KEYS_PREFIX, CacheStore, source_prefix
 from resolvers.cache.responses import clear_responses
 
@@ -273,7 +273,8 @@ def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
             server_socket.close()
             print(exc, file=sys.stderr)
             return 1
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    log_format = config.server.log_format
+    configure_logging(log_level, log_format)
     try:
         app = create_app(config, emulator_socket=emulator_socket)
     except ConfigError as exc:
@@ -282,7 +283,17 @@ def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
             emulator_socket.close()
         print(f"lms-graph: {exc}", file=sys.stderr)
         return 2
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+    # JSON: uvicorn's loggers go to our root handler, and our access line (which knows the
+    # operation, client and sources) replaces uvicorn's.
+    json_logs = log_format == "json"
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
+            access_log=not json_logs,
+        )
+    )
     try:
         server.run(sockets=[server_socket])
     except KeyboardInterrupt:

@@ -51,6 +51,7 @@ __all__ = [
     "GraphiQLSettings",
     "LimitsSettings",
     "ServerSettings",
+    "TracingSettings",
     "demo_config",
     "load_config",
     "parse_config",
@@ -223,6 +224,19 @@ class ServerSettings(StrictModel):
     #: Time to receive a request's whole body; a slower (or half-sent) one gets 408.
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
+    # -- observability (README, "Observability") ---------------------------------------
+    #: "json": one JSON object per log line (ours and uvicorn's), with an access line per
+    #: request carrying the request ID, client, operation, duration and per-source outcomes.
+    log_format: Literal["text", "json"] = "text"
+    #: Serve Prometheus metrics on /metrics.
+    metrics: bool = True
+    #: Serve /metrics on this port (on ``metrics_host``) instead of the main one.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    #: Where ``metrics_port`` listens: loopback unless a scraper elsewhere must reach it.
+    metrics_host: str = "127.0.0.1"
+    #: Distinct operation names with their own series; later ones count as "other".
+    metrics_max_operations: int = Field(default=100, ge=0, le=10_000)
+
     # -- access and cursors (README, "Access"): who may call, what they see.
     allow_anonymous: bool = False
     introspection: bool = True
@@ -323,6 +337,17 @@ class LimitsSettings(StrictModel):
     max_representations: int = Field(default=250, ge=1, le=10_000)
 
 
+class TracingSettings(StrictModel):
+    """``[tracing]``: OpenTelemetry spans over OTLP/HTTP (needs ``lms-graph[otel]``)."""
+
+    #: The collector's OTLP/HTTP traces URL.
+    endpoint: str = Field(default="http://127.0.0.1:4318/v1/traces", pattern=r"^https?://")
+    service_name: str = Field(default="lms-graph", min_length=1)
+    #: Share of traces started here that are kept; a caller's ``traceparent`` decides for
+    #: its own traces.
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
+
+
 class AppConfig(StrictModel):
     cache: CacheSettings = CacheSettings()
     documents: DocumentsSettings = DocumentsSettings()
@@ -330,6 +355,8 @@ class AppConfig(StrictModel):
     limits: LimitsSettings = LimitsSettings()
     clients: list[ClientSettings] = []
     emulator: EmulatorSettings | None = None
+    #: None (no ``[tracing]`` table): tracing is off.
+    tracing: TracingSettings | None = None
     graphiql: GraphiQLSettings = Field(default_factory=GraphiQLSettings)
     sources: Annotated[list[SourceSettings], Field(min_length=1)]
 

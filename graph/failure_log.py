@@ -5,7 +5,9 @@ the :class:`~connectors.errors.ConnectorError`), a list's partial failure
 (``Context.failures``) and stale data served in place of a failed call
 (``Context.stale``). A source failing for fifty fields is still one line. The line
 names the source, the code, the vendor's HTTP status and the request ID; connector
-messages never carry credentials, and this line carries no message at all.
+messages never carry credentials, and this line carries no message at all. The same
+facts go into the request's record (:mod:`graph.telemetry`: metrics, the JSON access
+line) and, as fields, into a JSON log line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from strawberry.extensions import SchemaExtension
 
 from connectors.errors import ConnectorError
 from graph.request_id import current_request_id
+from graph.telemetry import current_record
 from resolvers.context import Context
 
 __all__ = ["SourceFailureLog"]
@@ -52,7 +55,17 @@ class SourceFailureLog(SchemaExtension):
         yield
         failures = self._failures()
         request_id = current_request_id() or "-"
+        record = current_record()
         for source, failure in failures.items():
+            if record is not None:
+                outcome = record.source(source)
+                outcome.code, outcome.status = failure.code, failure.status
+                outcome.breaker, outcome.served_stale = failure.breaker, failure.served_stale
+            fields = {"source": source, "code": failure.code, "vendor_status": failure.status}
+            if failure.breaker:
+                fields["breaker"] = failure.breaker
+            if failure.served_stale:
+                fields["served_stale"] = True
             logger.warning(
                 "source %s failed: code=%s vendor_status=%s%s%s request_id=%s",
                 source,
@@ -61,6 +74,7 @@ class SourceFailureLog(SchemaExtension):
                 f" breaker={failure.breaker}" if failure.breaker else "",
                 " served_stale=true" if failure.served_stale else "",
                 request_id,
+                extra=fields,
             )
 
     def _failures(self) -> dict[str, _Failure]:

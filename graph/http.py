@@ -54,6 +54,7 @@ from graph.response_cache import (
     current_pending,
     freshness_extension,
 )
+from graph.telemetry import note_refusal
 from resolvers.context import Context
 
 __all__ = [
@@ -257,6 +258,7 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
             code = _GENERIC_CODES.get(exc.status_code, RequestCode.BAD_REQUEST)
         if exc.status_code == 405:
             headers.setdefault("allow", "GET, POST")
+        note_refusal(code)
         body = {"errors": [{"message": exc.reason, "extensions": {"code": code}}]}
         media = negotiate(request.headers.get("accept"))
         return Response(

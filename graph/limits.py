@@ -44,6 +44,7 @@ from strawberry.extensions import (
 
 from graph.config import LimitsSettings
 from graph.cost import QueryTooLarge, estimate_cost
+from graph.telemetry import note_cost_estimate
 from resolvers.context import Context
 
 __all__ = [
@@ -287,6 +288,7 @@ class CostLimit(SchemaExtension):
                     execution.variables,
                     context.sources,
                 )
+                note_cost_estimate(self.estimate)
             except QueryTooLarge:
                 execution.result = self._refuse("the query expands to too many fields", {})
             else:

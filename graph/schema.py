@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from connectors.errors import ConnectorError
@@ -25,6 +26,7 @@ from graph.federation import (
 )
 from graph.limits import limit_extensions, more_tokens_than, tokens_error
 from graph.query import Query
+from graph.telemetry import OperationTelemetry, note_refusal
 from resolvers.errors import UserInputError
 
 __all__ = ["FederatedSchema", "LmsGraphSchema", "build_schema", "schema", "schema_sdl"]
@@ -59,7 +61,9 @@ class LmsGraphSchema(strawberry.Schema):
             and more_tokens_than(query, self.max_tokens)
         ):
             logger.debug("client error: more than %d tokens", self.max_tokens)
-            return ExecutionResult(data=None, errors=[tokens_error(self.max_tokens)])
+            error = tokens_error(self.max_tokens)
+            note_refusal(str((error.extensions or {})["code"]))
+            return ExecutionResult(data=None, errors=[error])
         return await super().execute(query, *args, **kwargs)
 
     def process_errors(
@@ -91,14 +95,23 @@ class FederatedSchema(LmsGraphSchema, strawberry.federation.Schema):
 
 
 def build_schema(
-    limits: LimitsSettings | None = None, *, introspection: bool = True, federation: bool = False
+    limits: LimitsSettings | None = None,
+    *,
+    introspection: bool = True,
+    federation: bool = False,
+    tracing: Callable[[], SchemaExtension] | None = None,
 ) -> LmsGraphSchema:
     """The schema of a server with ``[limits]``, ``[server] introspection`` and
-    ``[server] federation``."""
+    ``[server] federation``; ``tracing`` makes the operation span (:mod:`graph.tracing`)
+    when ``[tracing]`` is on."""
     limits = limits or LimitsSettings()
     documents = DocumentCache(max_tokens=limits.max_tokens)
     extensions: list[Any] = [
-        # First: its validation hook runs before the limits' (graph/document_cache.py).
+        # First, so their hooks exit last: the span ends after everything it covers, and
+        # the record is written once ErrorShaping has coded the errors.
+        *([tracing] if tracing is not None else []),
+        OperationTelemetry,
+        # Its validation hook runs before the limits' (graph/document_cache.py).
         lambda: CachedDocuments(documents),
         IndexedParsing,
         *limit_extensions(limits, introspection=introspection),

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from connectors.base import Connector, ListQuery, Page
 from connectors.errors import ConnectorError
 from connectors.model import Course, EntityKind, Progression, Record, Skill, User
+from connectors.observe import record_cache, serving_cache_miss
 from resolvers.cache.entries import (
     ENTITY_CODECS,
     GROUP_CODECS,
@@ -188,7 +189,7 @@ class CachedConnector:
                 report_live(self.name, self._clock())  # "not found", remembered nowhere
             return {key: found.get(id_of[key]) for key in keys}
 
-        values = await self._lookup(list(id_of), codec, fresh_for, call, cached=ttl > 0)
+        values = await self._lookup(kind, list(id_of), codec, fresh_for, call, cached=ttl > 0)
         return {id_of[key]: value for key, value in values.items() if value is not None}
 
     async def _page(
@@ -210,7 +211,8 @@ class CachedConnector:
             await self._store_entities(kind, page.items)
             return {key: stored}
 
-        values = await self._lookup([key], codec, lambda _: ttl, call, cached=ttl > 0)
+        lookup = f"{kind}_list"
+        values = await self._lookup(lookup, [key], codec, lambda _: ttl, call, cached=ttl > 0)
         page: Page[R] = values[key].page()
         return page
 
@@ -240,13 +242,15 @@ class CachedConnector:
             await self._store_entities(kind, [r for group in groups.values() for r in group])
             return groups
 
-        values = await self._lookup(list(id_of), codec, lambda _: ttl, call, cached=ttl > 0)
+        keys = list(id_of)
+        values = await self._lookup(grouping, keys, codec, lambda _: ttl, call, cached=ttl > 0)
         return {id_of[key]: value for key, value in values.items()}
 
     # -- shared steps ------------------------------------------------------------------
 
     async def _lookup(
         self,
+        kind: str,
         keys: list[str],
         codec: Codec[Any],
         fresh_for: Callable[[Any], int],
@@ -255,7 +259,8 @@ class CachedConnector:
         cached: bool,
     ) -> dict[str, Any]:
         """Fresh entries from the store, the rest through one shared vendor call, and
-        expired entries in place of keys whose call failed, within the stale window."""
+        expired entries in place of keys whose call failed, within the stale window.
+        ``kind`` names the look-up in metrics (``users``, ``users_list``, a grouping)."""
         fresh: dict[str, Any] = {}
         stale: dict[str, Entry[Any]] = {}
         if cached:
@@ -263,8 +268,11 @@ class CachedConnector:
         missing = [key for key in keys if key not in fresh]
         self.stats.hits += len(fresh)
         self.stats.misses += len(missing)
+        if cached:
+            record_cache(kind, hits=len(fresh), misses=len(missing))
         if missing:
-            outcomes = await self._flights.run(missing, call)
+            with serving_cache_miss("miss" if cached else "bypass"):
+                outcomes = await self._flights.run(missing, call)
             for key, outcome in zip(missing, outcomes, strict=True):
                 if isinstance(outcome, ConnectorError) and key in stale:
                     fresh[key] = self._serve_stale(stale[key], outcome)
