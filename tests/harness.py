@@ -176,6 +176,7 @@ async def run_server(
     clock: Callable[[], float] = time.time,
     *,
     wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+    span_exporter: Any = None,
     **sections: Any,
 ) -> AsyncIterator[GraphQLServer]:
     """The real app under uvicorn on a free loopback port, for the duration of the block.
@@ -187,11 +188,13 @@ async def run_server(
             of the cache, or one that pins counts both ways, passes its own.
         clock: The cache's clock, so tests can age entries without sleeping.
         wrap: An ASGI middleware around the whole app (tests record what the server got).
+        span_exporter: With ``tracing=TracingSettings()``, where spans go (an in-memory
+            exporter) instead of OTLP.
         sections: Other config tables by name (``documents=DocumentsSettings(...)``,
             ``limits=LimitsSettings(...)``, ``clients=[ClientSettings(...)]`` …).
     """
     config = AppConfig(sources=list(sources), cache=cache or NO_CACHE, **sections)
-    app: ASGIApp = create_app(config, clock=clock)
+    app: ASGIApp = create_app(config, clock=clock, span_exporter=span_exporter)
     if wrap is not None:
         app = wrap(app)
     # IPPROTO_TCP explicitly: with protocol 0 asyncio leaves Nagle on for accepted
