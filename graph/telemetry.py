@@ -193,9 +193,8 @@ class RequestTelemetry:
                 await self.app(scope, receive, watched_send)
         finally:
             record.duration = perf_counter() - record.started
-            user = scope.get("user")
-            client = getattr(user, "client", None)
-            record.client = getattr(client, "name", None)
+            if record.client is None:  # refused before execution: the key's client, if any
+                record.client = getattr(getattr(scope.get("user"), "client", None), "name", None)
             _RECORD.reset(token)
             stop_observing(observed)
             self._report(record)
@@ -223,6 +222,7 @@ class OperationTelemetry(SchemaExtension):
         operation = get_operation_ast(document, record.operation) if document else None
         record.operation_type = operation.operation.value if operation else None
         if isinstance(execution.context, Context):
+            record.client = execution.context.client
             for source, calls in execution.context.vendor_calls.items():
                 record.source(source).calls = calls
         if record.outcome == "refused":
