@@ -178,10 +178,25 @@ class RequestTelemetry:
             await self.app(scope, receive, send)
             return
         record = RequestRecord(scope["method"], scope["path"])
+        reported = False
+
+        def report() -> None:
+            nonlocal reported
+            if not reported:
+                reported = True
+                record.duration = perf_counter() - record.started
+                if record.client is None:  # refused before execution: the key's client
+                    user = scope.get("user")
+                    record.client = getattr(getattr(user, "client", None), "name", None)
+                self._report(record)
 
         async def watched_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Counted before the last byte leaves: a client that scrapes right after
+                # its answer sees its request.
+                report()
             await send(message)
 
         token = _RECORD.set(record)
@@ -192,12 +207,9 @@ class RequestTelemetry:
                     stack.enter_context(self.tracing.incoming(scope))
                 await self.app(scope, receive, watched_send)
         finally:
-            record.duration = perf_counter() - record.started
-            if record.client is None:  # refused before execution: the key's client, if any
-                record.client = getattr(getattr(scope.get("user"), "client", None), "name", None)
             _RECORD.reset(token)
             stop_observing(observed)
-            self._report(record)
+            report()  # no answer sent (an error, or the client left)
 
     def _report(self, record: RequestRecord) -> None:
         if self.metrics is not None and record.outcome is not None:
