@@ -229,10 +229,14 @@ class OperationTelemetry(SchemaExtension):
         if record is None:
             return
         execution = self.execution_context
-        record.operation = execution.operation_name
         document = execution.graphql_document
-        operation = get_operation_ast(document, record.operation) if document else None
-        record.operation_type = operation.operation.value if operation else None
+        name = execution.operation_name
+        operation = get_operation_ast(document, name) if document else None
+        if operation is not None:
+            # Only a name the document defines: an operationName the document lacks is
+            # refused, and would otherwise take one of the metrics' operation labels.
+            record.operation = name
+            record.operation_type = operation.operation.value
         if isinstance(execution.context, Context):
             record.client = execution.context.client
             for source, calls in execution.context.vendor_calls.items():

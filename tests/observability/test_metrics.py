@@ -154,12 +154,25 @@ async def test_operation_names_are_capped_and_the_rest_is_other(emulator: Emulat
         for name in ["First", "Second", "Third", "First"]:
             await ask(server, f"query {name} {{ sources {{ name }} }}")
         await ask(server, "{ sources { name } }")
+        # Names no document defines take no label of their own.
+        for query in ["query First { sources { name } }", "query Fifth { sources "]:
+            payload = {"query": query, "operationName": "Fourth"}
+            async with server.session.post(server.url + "/graphql", json=payload) as response:
+                assert "errors" in await response.json()
         metrics = await scrape(server)
     counted = {
-        labels["operation"]: metrics.value("lms_graph_graphql_requests_total", **labels)
+        (labels["operation"], labels["outcome"]): metrics.value(
+            "lms_graph_graphql_requests_total", **labels
+        )
         for labels in metrics.labels_of("lms_graph_graphql_requests_total")
     }
-    assert counted == {"First": 2, "Second": 1, "other": 1, "anonymous": 1}
+    assert counted == {
+        ("First", "ok"): 2,
+        ("Second", "ok"): 1,
+        ("other", "ok"): 1,
+        ("anonymous", "ok"): 1,
+        ("anonymous", "refused"): 2,
+    }
 
 
 async def test_cache_hits_and_misses_by_kind(emulator: Emulator) -> None:
