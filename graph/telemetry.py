@@ -15,6 +15,7 @@ The middleware also binds the request's vendor-call observer
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -81,6 +82,7 @@ class RequestRecord:
     client: str | None = None
     operation: str | None = None
     operation_type: str | None = None
+    #: ok, partial, error, refused or cancelled; None: not a GraphQL request.
     outcome: str | None = None
     refusal: str | None = None
     sources: dict[str, SourceOutcome] = field(default_factory=dict)
@@ -224,7 +226,14 @@ class OperationTelemetry(SchemaExtension):
     record; list it before ``ErrorShaping`` so it reads the shaped errors (with codes)."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except asyncio.CancelledError:  # the client left (graph.disconnect)
+            self._write(cancelled=True)
+            raise
+        self._write(cancelled=False)
+
+    def _write(self, *, cancelled: bool) -> None:
         record = _RECORD.get()
         if record is None:
             return
@@ -241,7 +250,9 @@ class OperationTelemetry(SchemaExtension):
             record.client = execution.context.client
             for source, calls in execution.context.vendor_calls.items():
                 record.source(source).calls = calls
-        if record.outcome == "refused":
+        if cancelled:
+            record.outcome = "cancelled"
+        if record.outcome is not None:  # refused, or cancelled
             return
         result = execution.result
         errors = (result.errors or []) if result is not None else []

@@ -29,7 +29,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import Scope
 from strawberry.extensions import LifecycleStep, SchemaExtension
@@ -54,14 +54,24 @@ class OperationSpan(OpenTelemetryExtension):
     resolve = SchemaExtension.resolve  # type: ignore[assignment]
 
     def on_operation(self) -> Generator[None, None, None]:
-        execution = self.execution_context
         span = self._tracer.start_span("GraphQL operation", kind=SpanKind.SERVER)
         span.set_attribute("component", "graphql")
         self._span_holder[LifecycleStep.OPERATION] = span
-        with trace.use_span(span, end_on_exit=False):
-            yield
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                yield
+        except BaseException as exc:  # cancelled (the client left), or refused by the view
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            self._describe(span)
+            span.end()
+
+    def _describe(self, span: Span) -> None:
+        execution = self.execution_context
         record = current_record()
-        name = execution.operation_name
+        # The record's name is one the document defines; the request's may be anything.
+        name = record.operation if record is not None else execution.operation_name
         kind = record.operation_type if record is not None else None
         span.update_name(" ".join(part for part in (kind or "GraphQL", name) if part))
         if name:
@@ -77,10 +87,9 @@ class OperationSpan(OpenTelemetryExtension):
                 span.set_status(Status(StatusCode.ERROR, record.refusal))
             calls = sum(source.calls for source in record.sources.values())
             span.set_attribute("lms_graph.vendor_calls", calls)
-            failed = sorted(name for name, s in record.sources.items() if s.code)
+            failed = sorted(source for source, s in record.sources.items() if s.code)
             if failed:
                 span.set_attribute("lms_graph.failed_sources", failed)
-        span.end()
 
 
 class Tracing:

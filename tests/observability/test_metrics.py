@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+import time
 from typing import Any
 
+import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
@@ -188,6 +192,25 @@ async def test_cache_hits_and_misses_by_kind(emulator: Emulator) -> None:
     assert moved(first, second, "lms_graph_cache_hits_total", **lists) == 4
     assert moved(first, second, "lms_graph_cache_misses_total", **lists) == 0
     assert moved(first, second, "lms_graph_vendor_requests_total", **_kombo_users()) == 0
+
+
+async def test_a_request_whose_client_left_counts_as_cancelled(
+    emulator: Emulator, control: EmulatorControl
+) -> None:
+    async with run_server(demo_sources(emulator)) as server:
+        await control.add_fault(vendor="kombo", path="/lms/users", mode="hang", count=None)
+        payload = {"query": USERS}
+        with contextlib.suppress(TimeoutError):
+            async with server.session.post(
+                server.url + "/graphql", json=payload, timeout=aiohttp.ClientTimeout(total=0.3)
+            ) as response:
+                await response.read()
+        cancelled = {"operation": "Everyone", "outcome": "cancelled"}
+        deadline = time.monotonic() + 5
+        while (await scrape(server)).value("lms_graph_graphql_requests_total", **cancelled) != 1:
+            assert time.monotonic() < deadline, "the cancelled request was not counted"
+            await asyncio.sleep(0.02)
+        await control.clear_faults()
 
 
 def _kombo_users() -> dict[str, str]:

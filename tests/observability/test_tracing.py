@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -134,6 +138,35 @@ async def test_retries_and_failures_are_on_the_vendor_spans(
     (operation,) = operation_spans(spans)
     assert attrs(operation)["lms_graph.outcome"] == "partial"
     assert attrs(operation)["lms_graph.failed_sources"] == ("kombo-demo",)
+
+
+async def test_a_request_whose_client_left_ends_its_spans(
+    emulator: Emulator, control: EmulatorControl
+) -> None:
+    exporter = InMemorySpanExporter()
+    async with run_server(
+        demo_sources(emulator), span_exporter=exporter, tracing=TracingSettings()
+    ) as server:
+        await control.add_fault(vendor="kombo", path="/lms/users", mode="hang", count=None)
+        query = {"query": "query Gone { users(first: 3) { edges { node { id } } } }"}
+        with contextlib.suppress(TimeoutError):
+            async with server.session.post(
+                server.url + "/graphql", json=query, timeout=aiohttp.ClientTimeout(total=0.3)
+            ) as response:
+                await response.read()
+        deadline = time.monotonic() + 5
+        while not operation_spans(exporter.get_finished_spans()):
+            assert time.monotonic() < deadline, "the operation span never ended"
+            await asyncio.sleep(0.02)
+        await control.clear_faults()
+    spans = exporter.get_finished_spans()
+    (operation,) = operation_spans(spans)
+    assert operation.name == "query Gone"
+    assert attrs(operation)["lms_graph.outcome"] == "cancelled"
+    assert operation.status.status_code is StatusCode.ERROR
+    (kombo,) = [s for s in vendor_spans(spans) if attrs(s)["lms_graph.source"] == "kombo-demo"]
+    assert attrs(kombo)["error.type"] == "cancelled"
+    assert "http.response.status_code" not in attrs(kombo)
 
 
 async def test_a_vendor_call_through_the_cache_is_a_miss_and_a_hit_makes_none(
