@@ -14,7 +14,9 @@ asked before each attempt and told how it ended. A body larger than
 Every HTTP request sent to a vendor (each try, logins included) is counted here and
 nowhere else, per source, into the counter bound with :func:`count_vendor_calls` (the
 server binds one per GraphQL request; tasks inherit it). A cache hit sends nothing, so
-it counts nothing.
+it counts nothing. Each of those requests, and each retry, is also described to the
+request's observer (:mod:`connectors.observe`: metrics and spans), by source and templated
+endpoint, never by URL or header.
 """
 
 from __future__ import annotations
@@ -262,7 +264,7 @@ class HttpTransport:
         return delay
 
     async def _guarded(
-        self, method: str, path: str, params: QueryParams | None, json_body: Any, attempt: int = 1
+        self, method: str, path: str, params: QueryParams | None, json_body: Any, attempt: int
     ) -> Any:
         """One attempt, under the deadline and the breaker."""
         where = {"method": method, "path": path}
