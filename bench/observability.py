@@ -3,11 +3,13 @@ emulator (no latency), on three fresh servers: ``[server] metrics = false`` and 
 tracing; metrics on (the default); metrics and ``[tracing]`` (every span kept, exported
 to memory).
 
-Prints the median wall time per request, the vendor calls per request and the spans per
-request. It first checks it measures what it says: every configuration makes the same
-vendor calls with the same answer, the metrics server counted every request, the one
-without metrics serves no ``/metrics``, and the traced one made one operation span per
-request and one span per vendor call.
+Prints the median wall time and CPU time per request (the process's: the server, the
+emulator and the client share it, the same work in every configuration, so the CPU
+difference is the server's; steadier than the wall clock on a shared machine), the vendor
+calls per request and the spans per request. It first checks it measures what it says:
+every configuration makes the same vendor calls with the same answer, the metrics server
+counted every request, the one without metrics serves no ``/metrics``, and the traced one
+made one operation span per request and one span per vendor call.
 
     python -m bench.observability [--users 20] [--runs 30]
 """
@@ -38,7 +40,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-async def measure(label: str, users: int, runs: int) -> tuple[float, int, int, Any]:
+async def measure(label: str, users: int, runs: int) -> tuple[float, float, int, int, Any]:
     exporter = InMemorySpanExporter()
     async with demo_emulator(seed=7, users=200) as emulator:
         settings = CONFIGS[label]
@@ -46,13 +48,14 @@ async def measure(label: str, users: int, runs: int) -> tuple[float, int, int, A
             variables = {"first": users}
             await server.send(CANONICAL_QUERY, variables)  # warm-up: imports, first-use caches
             exporter.clear()
-            seconds, calls, answer = [], 0, None
+            seconds, cpu, calls, answer = [], [], 0, None
             for _ in range(runs):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 status, body, _ = await server.send(
                     CANONICAL_QUERY, variables, headers={COST_HEADER: "1"}
                 )
                 seconds.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
                 if status != 200 or "errors" in body:
                     raise BenchError(f"{label}: the query failed: {body.get('errors')}")
                 calls += sum(body["extensions"]["cost"]["actual"].values())
@@ -61,7 +64,8 @@ async def measure(label: str, users: int, runs: int) -> tuple[float, int, int, A
                 scrape = await response.text() if response.status == 200 else None
     spans = exporter.get_finished_spans()
     _check(label, runs, calls, scrape, spans)
-    return statistics.median(seconds), calls // runs, len(spans) // runs, answer
+    median, median_cpu = statistics.median(seconds), statistics.median(cpu)
+    return median, median_cpu, calls // runs, len(spans) // runs, answer
 
 
 def _check(label: str, runs: int, calls: int, scrape: str | None, spans: Sequence[Any]) -> None:
@@ -94,11 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
     print(f"python -m bench.observability --users {args.users} --runs {args.runs}")
-    print(f"{'configuration':<26} {'median ms':>10} {'vendor calls':>13} {'spans':>6}")
+    print(
+        f"{'configuration':<26} {'median ms':>10} {'CPU ms':>7} {'vendor calls':>13} {'spans':>6}"
+    )
     answers = {}
     for label in CONFIGS:
-        median, calls, spans, answers[label] = asyncio.run(measure(label, args.users, args.runs))
-        print(f"{label:<26} {median * 1000:>10.1f} {calls:>13} {spans:>6}")
+        median, cpu, calls, spans, answers[label] = asyncio.run(
+            measure(label, args.users, args.runs)
+        )
+        print(f"{label:<26} {median * 1000:>10.1f} {cpu * 1000:>7.1f} {calls:>13} {spans:>6}")
     first, *others = answers
     for label in others:
         require_same(label, answers[first], answers[label])
