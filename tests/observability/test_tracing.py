@@ -203,6 +203,29 @@ async def test_without_a_traceparent_the_operation_starts_a_trace(emulator: Emul
     assert operation.name == "query"
 
 
+async def test_the_subgraph_traces_its_entities_too(emulator: Emulator) -> None:
+    """With ``[server] federation``, ``_entities`` is an operation like any other."""
+    exporter = InMemorySpanExporter()
+    subgraph = ServerSettings(federation=True)
+    async with run_server(
+        demo_sources(emulator), span_exporter=exporter, tracing=TracingSettings(), server=subgraph
+    ) as server:
+        users = await server.data("{ users(first: 2) { edges { node { id } } } }")
+        exporter.clear()
+        ids = [edge["node"]["id"] for edge in users["users"]["edges"]]
+        query = "query Entities($r: [_Any!]!) { _entities(representations: $r) { __typename } }"
+        await server.data(query, {"r": [{"__typename": "User", "id": i} for i in ids]})
+    spans = exporter.get_finished_spans()
+    (operation,) = operation_spans(spans)
+    assert operation.name == "query Entities"
+    assert vendor_spans(spans)
+    assert all(
+        s.parent and s.parent.span_id == operation.context.span_id
+        for s in vendor_spans(spans)
+        if attrs(s)["url.template"] != "/authenticate"
+    )
+
+
 def test_the_base_install_needs_no_opentelemetry() -> None:
     """Without ``[tracing]`` the server is built with OpenTelemetry unimportable (as without
     the extra) and never loads the tracing module. (redis-py imports OpenTelemetry on its
