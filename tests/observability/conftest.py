@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -34,6 +37,29 @@ def secrets() -> list[str]:
 def assert_no_secret(text: str) -> None:
     for secret in secrets():
         assert secret not in text, f"a credential ({secret[:6]}…) leaked"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_until_healthy(base: str, seconds: float = 20.0) -> None:
+    """Wait for ``base``/healthz to answer 200 (a server process starting); fail after
+    ``seconds``."""
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(base + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            assert time.monotonic() < deadline, f"{base} did not become healthy"
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,16 +19,15 @@ import aiohttp
 from connectors.sandbox.control import EmulatorControl
 from graph.clients import key_sha256
 from graph.config import DEMO_CONFIG
-from tests.observability.conftest import CLIENT_KEY, CURSOR_SECRET, assert_no_secret
+from tests.observability.conftest import (
+    CLIENT_KEY,
+    CURSOR_SECRET,
+    assert_no_secret,
+    free_port,
+    wait_until_healthy,
+)
 
 QUERY = "query Everyone { users(first: 4) { edges { node { id } } } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _config(emulator_port: int) -> str:
@@ -55,14 +53,7 @@ async def json_server(config: Path, port: int) -> AsyncIterator[list[str]]:
     )  # fmt: skip
     lines: list[str] = []
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
+        await wait_until_healthy(f"http://127.0.0.1:{port}")
         yield lines
     finally:
         process.send_signal(signal.SIGINT)
@@ -72,7 +63,7 @@ async def json_server(config: Path, port: int) -> AsyncIterator[list[str]]:
 
 
 async def test_json_lines_carry_request_client_operation_and_sources(tmp_path: Path) -> None:
-    emulator_port, port = _free_port(), _free_port()
+    emulator_port, port = free_port(), free_port()
     config = tmp_path / "json.toml"
     config.write_text(_config(emulator_port), encoding="utf-8")
     url = f"http://127.0.0.1:{port}/graphql"

@@ -18,7 +18,7 @@ from graph.app import COST_HEADER
 from graph.clients import key_sha256
 from graph.config import CacheSettings, ClientSettings, LimitsSettings, ServerSettings
 from tests.harness import GraphQLServer, demo_sources, run_server
-from tests.observability.conftest import CLIENT_KEY, CURSOR_SECRET, assert_no_secret
+from tests.observability.conftest import CLIENT_KEY, CURSOR_SECRET, assert_no_secret, free_port
 
 KOMBO = "kombo-demo"
 USERS = "query Everyone { users(first: 6) { edges { node { id source } } } }"
@@ -217,15 +217,8 @@ def _kombo_users() -> dict[str, str]:
     return {"source": KOMBO, "endpoint": "/lms/users", "status": "200"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def test_metrics_port_serves_them_alone(emulator: Emulator) -> None:
-    port = _free_port()
+    port = free_port()
     settings = ServerSettings(metrics_port=port)
     async with run_server(demo_sources(emulator), server=settings) as server:
         async with server.session.get(server.url + "/metrics") as response:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -19,17 +18,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from graph.config import DEMO_CONFIG
-from tests.observability.conftest import assert_no_secret
+from tests.observability.conftest import assert_no_secret, free_port, wait_until_healthy
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 TRACEPARENT = f"00-{TRACE_ID}-b7ad6b7169203331-01"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _collector(spans: list[Span], raw: list[bytes]) -> tuple[web.AppRunner, int]:
@@ -57,7 +49,7 @@ async def test_serve_exports_its_spans_over_otlp(tmp_path: Path) -> None:
     spans: list[Span] = []
     raw: list[bytes] = []
     runner, collector_port = await _collector(spans, raw)
-    emulator_port, port = _free_port(), _free_port()
+    emulator_port, port = free_port(), free_port()
     tracing = (
         "[tracing]\n"
         f'endpoint = "http://127.0.0.1:{collector_port}/v1/traces"\n'
@@ -72,13 +64,7 @@ async def test_serve_exports_its_spans_over_otlp(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
+            await wait_until_healthy(f"http://127.0.0.1:{port}")
             payload = {"query": "query Two { users(first: 2) { edges { node { id } } } }"}
             async with session.post(
                 f"http://127.0.0.1:{port}/graphql",
