@@ -43,10 +43,12 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from connectors.observe import record_cache
 from graph.document_cache import DocumentCache
 from graph.documents import DocumentCode, DocumentRefused, DocumentRegistry, sha256_of
 from graph.limits import more_tokens_than
 from graph.response_cache import (
+    CACHE_STATUS_HEADER,
     FRESHNESS_HEADER,
     Pending,
     ResponseCache,
@@ -242,8 +244,14 @@ class GraphQLOverHTTP(GraphQL[Context, None]):
         media = negotiate(request.headers.get("accept"))
         stored = await responses.lookup(key)
         if stored is not None:
-            return responses.render(request, stored, hit=True, media=media)
-        return await responses.execute_once(key, pending, request, self.run, media)
+            response = responses.render(request, stored, hit=True, media=media)
+        else:
+            response = await responses.execute_once(key, pending, request, self.run, media)
+        if response.headers.get(CACHE_STATUS_HEADER) == "HIT":
+            record_cache("response", hits=1)
+        else:
+            record_cache("response", misses=1)
+        return response
 
     def response_scope(self, request: Request) -> str | None:
         """The digest of the sources this request's client may read (see

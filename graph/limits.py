@@ -280,6 +280,7 @@ class CostLimit(SchemaExtension):
             }
             # The response cache stores queries only, and reports this price on a hit.
             context.operation_type = operation.operation.value
+            context.operation_name = operation.name.value if operation.name else None
             try:
                 self.estimate = estimate_cost(
                     execution.schema._schema,

@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
 
+from graph.telemetry import note_stored_answer
 from resolvers.cache import CacheStore
 from resolvers.cache.flight import SingleFlight
 from resolvers.cache.responses import (
@@ -224,6 +225,7 @@ class ResponseCache:
                 expires_at=until,
                 oldest=freshness.oldest,
                 cost=context.cost_estimate,
+                operation=context.operation_name,
             )
         logger.debug("response not stored: %s", reason)
         return None
@@ -283,6 +285,8 @@ class ResponseCache:
     ) -> Response:
         """The HTTP answer for a stored response; 304 for a GET whose ``If-None-Match``
         names its ETag."""
+        if hit:
+            note_stored_answer(stored.operation)
         now = self.clock()
         body, etag = stored.body, stored.etag
         extensions: dict[str, Any] = {}

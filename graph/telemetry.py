@@ -44,6 +44,7 @@ __all__ = [
     "current_record",
     "note_cost_estimate",
     "note_refusal",
+    "note_stored_answer",
 ]
 
 access_logger = logging.getLogger("lms_graph.access")
@@ -124,6 +125,15 @@ def note_refusal(code: str) -> None:
     record = _RECORD.get()
     if record is not None:
         record.outcome, record.refusal = "refused", str(code)
+
+
+def note_stored_answer(operation: str | None) -> None:
+    """The request was answered from the response cache: a query that ran cleanly when it
+    was stored, under the same ``operationName`` (part of the response key), so it is
+    labelled as its execution was."""
+    record = _RECORD.get()
+    if record is not None:
+        record.operation, record.operation_type, record.outcome = operation, "query", "ok"
 
 
 def note_cost_estimate(estimate: dict[str, int]) -> None:

@@ -46,6 +46,7 @@ class Context:
         freshness: When the data used was fetched and how long it stays fresh (the
             server binds it with ``collect_freshness``); bounds the response cache.
         operation_type: ``query`` … once the operation to run is known.
+        operation_name: Its name (None: anonymous), known at the same time.
         cost_estimate: The operation's price per source, once priced.
     """
 
@@ -60,6 +61,7 @@ class Context:
     nodes: dict[tuple[type, str, int], Any] = field(default_factory=dict)
     freshness: Freshness = field(default_factory=Freshness)
     operation_type: str | None = None
+    operation_name: str | None = None
     cost_estimate: dict[str, int] | None = None
 
     def __post_init__(self) -> None:

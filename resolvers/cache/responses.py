@@ -105,6 +105,7 @@ class StoredResponse:
         expires_at: When the first entry it was built from stops being fresh.
         oldest: Per source used, the storage time of its oldest data.
         cost: The operation's price estimate per source, for ``extensions.cost``.
+        operation: The operation's name (None: anonymous), for the metrics of a hit.
     """
 
     body: bytes
@@ -113,6 +114,7 @@ class StoredResponse:
     expires_at: float
     oldest: dict[str, float]
     cost: dict[str, int] | None = None
+    operation: str | None = None
 
     @classmethod
     def build(
@@ -123,6 +125,7 @@ class StoredResponse:
         expires_at: float,
         oldest: Mapping[str, float],
         cost: Mapping[str, int] | None,
+        operation: str | None = None,
     ) -> StoredResponse:
         try:
             body = orjson.dumps({"data": data})
@@ -135,6 +138,7 @@ class StoredResponse:
             expires_at=expires_at,
             oldest=dict(oldest),
             cost=dict(cost) if cost is not None else None,
+            operation=operation,
         )
 
     def encode(self) -> bytes:
@@ -144,6 +148,7 @@ class StoredResponse:
             "oldest": self.oldest,
             "cost": self.cost,
             "etag": self.etag,
+            "operation": self.operation,
         }
         return orjson.dumps(header) + b"\n" + self.body
 
@@ -162,6 +167,7 @@ class StoredResponse:
                 expires_at=float(header["expiresAt"]),
                 oldest={str(k): float(v) for k, v in header["oldest"].items()},
                 cost=header["cost"],
+                operation=header.get("operation"),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             return None

@@ -180,7 +180,7 @@ async def test_operation_names_are_capped_and_the_rest_is_other(emulator: Emulat
 
 
 async def test_cache_hits_and_misses_by_kind(emulator: Emulator) -> None:
-    cache = CacheSettings(backend="memory")
+    cache = CacheSettings(backend="memory", responses=False)  # the entity cache alone
     async with run_server(demo_sources(emulator), cache=cache) as server:
         await ask(server, USERS)
         first = await scrape(server)
@@ -282,3 +282,26 @@ async def test_scrape_is_prometheus_text(emulator: Emulator) -> None:
         text = (await scrape(server)).text
     assert "# TYPE lms_graph_graphql_requests_total counter" in text
     assert "# TYPE lms_graph_graphql_request_duration_seconds histogram" in text
+
+
+async def test_a_response_cache_hit_counts_as_its_operation_without_a_vendor_call(
+    emulator: Emulator,
+) -> None:
+    query = USERS
+    async with run_server(demo_sources(emulator), cache=CacheSettings(backend="memory")) as server:
+        before = await scrape(server)
+        first = await ask(server, query)
+        middle = await scrape(server)
+        second = await ask(server, query)
+        after = await scrape(server)
+    assert second["data"] == first["data"]
+    response = {"kind": "response"}
+    assert moved(before, middle, "lms_graph_cache_misses_total", **response) == 1
+    assert moved(before, middle, "lms_graph_cache_hits_total", **response) == 0
+    assert moved(middle, after, "lms_graph_cache_hits_total", **response) == 1
+    assert moved(middle, after, "lms_graph_cache_misses_total", **response) == 0
+    learners = {"operation": "Everyone", "outcome": "ok"}
+    assert moved(before, middle, "lms_graph_graphql_requests_total", **learners) == 1
+    assert moved(middle, after, "lms_graph_graphql_requests_total", **learners) == 1
+    assert moved(middle, after, "lms_graph_cache_hits_total", kind="users_list") == 0
+    assert moved(middle, after, "lms_graph_vendor_requests_total", **_kombo_users()) == 0

@@ -173,7 +173,7 @@ async def test_a_vendor_call_through_the_cache_is_a_miss_and_a_hit_makes_none(
     emulator: Emulator,
 ) -> None:
     exporter = InMemorySpanExporter()
-    cache = CacheSettings(backend="memory")
+    cache = CacheSettings(backend="memory", responses=False)  # the entity cache's hit
     query = "{ users(first: 3) { edges { node { id } } } }"
     async with run_server(
         demo_sources(emulator), cache=cache, span_exporter=exporter, tracing=TracingSettings()
