@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 from connectors._http import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy
 from connectors.absorb import AbsorbConnector
 from connectors.absorb.client import MAX_CONCURRENCY as ABSORB_CONCURRENCY
+from connectors.absorb.tokens import TokenStore
 from connectors.base import Connector
 from connectors.breaker import CircuitBreaker
 from connectors.kombo import KomboConnector
@@ -153,8 +154,11 @@ SourceSettings = Annotated[
 ]
 
 
-def build_connector(settings: SourceSettings) -> Connector:
-    """The connector for one configured source (not yet opened)."""
+def build_connector(
+    settings: SourceSettings, *, absorb_tokens: TokenStore | None = None
+) -> Connector:
+    """The connector for one configured source (not yet opened); Absorb sources keep
+    their tokens in ``absorb_tokens`` (shared with other processes), else in-process."""
     if isinstance(settings, KomboSettings):
         return KomboConnector(
             name=settings.name,
@@ -180,6 +184,7 @@ def build_connector(settings: SourceSettings) -> Connector:
             timeout=settings.client_timeout(),
             breaker=settings.circuit_breaker(),
             max_response_bytes=settings.max_response_bytes,
+            token_store=absorb_tokens,
         )
     if isinstance(settings, StackOneSettings):
         return StackOneConnector(

@@ -1,10 +1,13 @@
 """Absorb auth: the portal's API key on every call, plus a token from ``POST /authenticate``.
 
-One token per (portal, admin user) is shared by every request of the connector: Absorb
-keeps one live token per user, so logging in again invalidates the previous token, and
-concurrent logins would knock each other's tokens out. Hence one login at a time
-(``asyncio.Lock``), a token reused until shortly before it expires, and a renewal on a
-401 only if the rejected token is still the cached one.
+One token per (portal, admin user) is shared by every request of the connector, and
+through a :class:`~connectors.absorb.tokens.TokenStore` by every process reading the same
+portal: Absorb keeps one live token per user, so logging in again invalidates the
+previous token, and concurrent logins would knock each other's tokens out. Hence one login
+at a time (the store's lock: an ``asyncio.Lock`` in one process, a Redis lock across
+processes), a token reused until shortly before it expires, and on a 401 a renewal only if
+the rejected token is still the cached one; the store is read again before logging in,
+so a token another process renewed is taken instead of logging in twice.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pydantic import SecretStr, ValidationError
 
 from connectors._http import HttpTransport
 from connectors.absorb import payloads
+from connectors.absorb.tokens import LocalTokenStore, TokenAccount, TokenStore
 from connectors.errors import VendorAuthError, VendorBadResponse, VendorRejectedRequest
 
 __all__ = ["API_VERSION", "AUTHENTICATE_PATH", "AbsorbKeyAuth", "AbsorbTokenAuth"]
@@ -60,6 +64,8 @@ class AbsorbTokenAuth:
         token_prefix: Put before the token with a space, e.g. ``"Bearer"``; empty sends the
             raw token.
         valid_for: Seconds a fresh token is used for (its lifetime minus a safety margin).
+        store: Where the token is shared (and logins are locked); None: this process's
+            own, on ``clock``.
         clock: Monotonic seconds; replaceable in tests.
     """
 
@@ -69,10 +75,22 @@ class AbsorbTokenAuth:
     password: SecretStr = field(repr=False)
     token_prefix: str = ""
     valid_for: float = 4 * 3600.0
+    store: TokenStore | None = None
     clock: Callable[[], float] = time.monotonic
     _token: str | None = field(default=None, init=False, repr=False)
     _expires_at: float = field(default=0.0, init=False, repr=False)
+    # A token a vendor refused: never taken from the store again.
+    _rejected: str | None = field(default=None, init=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._store = self.store or LocalTokenStore(lambda: self.clock())
+
+    @property
+    def account(self) -> TokenAccount:
+        return TokenAccount(
+            self.login_http.base_url, self.username, self.key.api_key, self.password
+        )
 
     async def headers(self, session: aiohttp.ClientSession) -> Mapping[str, str]:
         _SENT_TOKEN.set(None)  # a failing login below sends no token: nothing to renew
@@ -86,7 +104,9 @@ class AbsorbTokenAuth:
         if sent is None:
             return False  # the login itself was rejected: retrying cannot help
         if sent == self._token:
-            self._token = None  # invalidated (e.g. a newer login elsewhere) or expired early
+            # Invalidated (a newer login elsewhere) or expired early: the next request
+            # reads the store, and logs in only if it still holds this token.
+            self._token, self._rejected = None, sent
         return True  # the retry uses the token renewed by whoever got here first
 
     def _valid_token(self) -> str | None:
@@ -96,12 +116,27 @@ class AbsorbTokenAuth:
         token = self._valid_token()
         if token is not None:
             return token
+        # One task of this process goes to the store at a time; the others wait for it.
         async with self._lock:
             token = self._valid_token()  # another request may have logged in meanwhile
-            if token is None:
-                token = await self._login()
-                self._token, self._expires_at = token, self.clock() + self.valid_for
+            if token is not None:
+                return token
+            shared = await self._shared_token()
+            if shared is None:
+                async with self._store.login_lock(self.account):
+                    shared = await self._shared_token()  # another process logged in?
+                    if shared is None:
+                        shared = (await self._login(), self.valid_for)
+                        await self._store.write(self.account, *shared)
+            token, valid_for = shared
+            self._token, self._expires_at = token, self.clock() + valid_for
             return token
+
+    async def _shared_token(self) -> tuple[str, float] | None:
+        stored = await self._store.read(self.account)
+        if stored is None or stored[0] == self._rejected:
+            return None
+        return stored
 
     async def _login(self) -> str:
         body = {

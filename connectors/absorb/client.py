@@ -36,6 +36,7 @@ from connectors.absorb.filters import (
 )
 from connectors.absorb.mapping import is_current, map_course, map_progression, map_user
 from connectors.absorb.paging import PageIndex
+from connectors.absorb.tokens import TokenStore
 from connectors.base import FREE, CallPrice, Capabilities, ListQuery, Lookup, Page, Pricing
 from connectors.breaker import CircuitBreaker
 from connectors.errors import (
@@ -58,6 +59,10 @@ __all__ = ["ABSORB_ERRORS", "MAX_CONCURRENCY", "AbsorbConnector", "absorb_error_
 # skipped and reported), as at every vendor.
 MAX_PAGE_SIZE = 1000  # documented maximum of `_limit`; `_offset` is a 0-based PAGE index
 TOKEN_LIFETIME = 4 * 3600.0  # documented: a token is valid 4 hours from issue
+# Documented ("only one token exists per user"): a login invalidates the user's previous
+# token, so every process reading one portal shares one token (connectors/absorb/tokens.py).
+# UNVERIFIED: that an OAuth token of the same user is spared; we use /authenticate only.
+ONE_TOKEN_PER_USER = True
 TOKEN_RENEW_EARLY = 5 * 60.0  # ours: renew before Absorb and our clock disagree
 # UNVERIFIED: the v2 path of "List course enrollments for bulk user list" (seen in a v1.5
 # suite only), its repeated-key encoding `userIds=a&userIds=b` (ASP.NET's default
@@ -173,6 +178,7 @@ class AbsorbConnector:
         breaker: CircuitBreaker | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_concurrency: int = MAX_CONCURRENCY,
+        token_store: TokenStore | None = None,
     ) -> None:
         self.name = name
         self.tenant = _tenant_of(base_url, username)
@@ -206,6 +212,7 @@ class AbsorbConnector:
             password=password,
             token_prefix=token_prefix,
             valid_for=TOKEN_LIFETIME - TOKEN_RENEW_EARLY,
+            store=token_store,
         )
         self._http = transport(self._auth, retry or RetryPolicy(), self.breaker)
         self._slots = asyncio.Semaphore(max_concurrency)

@@ -49,8 +49,10 @@ Auth: every request needs the ``x-api-key`` of a tenant (else 401) and ``x-api-v
 ``x-api-key``, and username and password must be the tenant's, else 401) and answers the
 token as a JSON string. Other routes need ``Authorization: <token>`` (``Bearer <token>``
 also accepted) holding the tenant's current token, else 401. Tokens are deterministic
-(a digest of the tenant and how many tokens it was issued) and never expire here (no
-clock); a new login for a tenant invalidates its previous token, as Absorb documents.
+(a digest of the tenant and how many tokens it was issued) and expire only when told
+(``ABSORB_PORTALS``' ``expire_tokens``, the control endpoint's ``POST
+/__emulator/absorb/expire-tokens``: what four hours do at Absorb); a new login for a tenant
+invalidates its previous token, as Absorb documents.
 Errors use Absorb's ``GenericErrorResponse``, unknown routes included (404/405).
 """
 
@@ -69,9 +71,18 @@ from aiohttp import web
 from connectors.sandbox import absorb_wire as wire
 from connectors.sandbox.records import World
 
-__all__ = ["ABSORB_PREFIX", "AbsorbTenant", "absorb_error_body", "build_absorb_app"]
+__all__ = [
+    "ABSORB_PORTALS",
+    "ABSORB_PREFIX",
+    "AbsorbPortals",
+    "AbsorbTenant",
+    "absorb_error_body",
+    "build_absorb_app",
+]
 
 ABSORB_PREFIX = "/absorb"
+#: The app's :class:`AbsorbPortals` (tokens included), for the emulator's control endpoint.
+ABSORB_PORTALS: web.AppKey[AbsorbPortals] = web.AppKey("absorb_portals")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
 MAX_OFFSET = 65535
@@ -154,7 +165,7 @@ class _Served:
 
 
 @dataclass(slots=True)
-class _Portals:
+class AbsorbPortals:
     """Tenants, their served records and the one live token of each."""
 
     tenants: Sequence[AbsorbTenant]
@@ -188,6 +199,12 @@ class _Portals:
         self.live[token] = index
         return token
 
+    def expire_tokens(self) -> int:
+        """Every live token stops working, as after four hours; returns how many."""
+        expired = len(self.live)
+        self.live.clear()
+        return expired
+
     def tenant_of(self, request: web.Request) -> _Served:
         keyed = self.keyed(request)
         token = request.headers.get("Authorization", "").strip()
@@ -199,7 +216,7 @@ class _Portals:
         return self.served[index]
 
 
-async def _authenticate(request: web.Request, portals: _Portals) -> web.Response:
+async def _authenticate(request: web.Request, portals: AbsorbPortals) -> web.Response:
     keyed = portals.keyed(request)
     try:
         body = json.loads(await request.read())
@@ -365,7 +382,7 @@ def build_absorb_app(tenants: Sequence[AbsorbTenant]) -> web.Application:
     if len(set(pairs)) != len(pairs):
         message = "two Absorb tenants share an API key and username"
         raise ValueError(message)
-    portals = _Portals(tenants)
+    portals = AbsorbPortals(tenants)
 
     async def authenticate(request: web.Request) -> web.StreamResponse:
         return await _authenticate(request, portals)
@@ -374,6 +391,7 @@ def build_absorb_app(tenants: Sequence[AbsorbTenant]) -> web.Application:
         return web.json_response(_read(request, portals.tenant_of(request)))
 
     app = web.Application(middlewares=[_absorb_errors])
+    app[ABSORB_PORTALS] = portals
     app.router.add_post("/authenticate", authenticate)
     for path, name in _GET_ROUTES.items():
         app.router.add_get(path, read, name=name, allow_head=False)

@@ -24,6 +24,8 @@ number of requests and/or a duration, and answers in one of these modes:
   ``DELETE /__emulator/faults/{id}`` one of them
 - ``GET /__emulator/requests`` → the request log (``received_at`` and ``seconds`` in seconds
   since the emulator started) and the requests still in flight; ``DELETE`` empties the log
+- ``POST /__emulator/absorb/expire-tokens`` → every Absorb token stops working (mounted by
+  the emulator, which holds the tokens)
 """
 
 from __future__ import annotations

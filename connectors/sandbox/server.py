@@ -22,7 +22,9 @@ from typing import Any, Self
 from aiohttp import web
 
 from connectors.sandbox.absorb import (
+    ABSORB_PORTALS,
     ABSORB_PREFIX,
+    AbsorbPortals,
     AbsorbTenant,
     absorb_error_body,
     build_absorb_app,
@@ -175,6 +177,7 @@ class Emulator:
         default_factory=lambda: FaultControl(_ERROR_BODIES), init=False, repr=False
     )
     _runner: web.AppRunner | None = field(default=None, init=False, repr=False)
+    _absorb_portals: AbsorbPortals | None = field(default=None, init=False, repr=False)
     _base_url: str | None = field(default=None, init=False, repr=False)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -200,7 +203,10 @@ class Emulator:
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(self._faults.routes(self._describe_requests, self.clear_requests))
         app.add_subapp(KOMBO_PREFIX, build_kombo_app(tenants))
-        app.add_subapp(ABSORB_PREFIX, build_absorb_app(self.absorb_tenants))
+        absorb = build_absorb_app(self.absorb_tenants)
+        self._absorb_portals = absorb[ABSORB_PORTALS]
+        app.add_routes([web.post(CONTROL_PREFIX + "/absorb/expire-tokens", self._expire_tokens)])
+        app.add_subapp(ABSORB_PREFIX, absorb)
         app.add_subapp(SKILLJAR_PREFIX, build_skilljar_app(self.skilljar_tenants))
         app.add_subapp(STACKONE_PREFIX, build_stackone_app(self.stackone_tenants))
         # A short shutdown timeout: stop() must not wait for handlers parked in a fault delay.
@@ -354,6 +360,16 @@ class Emulator:
             **options,
         )
         return self._faults.add(spec).id
+
+    def expire_absorb_tokens(self) -> int:
+        """Every Absorb token stops working, as after four hours (other processes: ``POST
+        /__emulator/absorb/expire-tokens``); returns how many were live."""
+        if self._absorb_portals is None:
+            raise RuntimeError("emulator not started")
+        return self._absorb_portals.expire_tokens()
+
+    async def _expire_tokens(self, _: web.Request) -> web.Response:
+        return web.json_response({"expired": self.expire_absorb_tokens()})
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
