@@ -1,7 +1,7 @@
 """The ASGI application: GraphQL (with GraphiQL) on /graphql, liveness on /healthz,
-readiness (each source's circuit breaker) on /readyz, Prometheus metrics on /metrics
-(or on ``[server] metrics_port``), and GraphiQL's assets on /graphiql once
-``lms-graph graphiql install`` put them in place.
+readiness (each source's circuit breaker, and which instance answered) on /readyz,
+Prometheus metrics on /metrics (or on ``[server] metrics_port``), and GraphiQL's assets on
+/graphiql once ``lms-graph graphiql install`` put them in place.
 
 Connectors, and in demo mode the vendor emulator, live as long as the app: they are
 opened in the lifespan and closed on shutdown, so every request shares one HTTP
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -39,6 +41,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from connectors._http import count_vendor_calls
+from connectors.absorb.tokens import RedisTokenStore, TokenStore
 from connectors.base import Connector
 from connectors.breaker import BreakerState
 from connectors.deadline import bind_deadline
@@ -65,6 +68,7 @@ from resolvers.cache import (
     Clock,
     collect_freshness,
     collect_stale_notices,
+    redacted_url,
 )
 from resolvers.cache.responses import scope_digest
 from resolvers.context import Context
@@ -76,7 +80,7 @@ if TYPE_CHECKING:
 
     from graph.tracing import Tracing
 
-__all__ = ["COST_HEADER", "FRESHNESS_HEADER", "OPEN_PATHS", "create_app"]
+__all__ = ["COST_HEADER", "FRESHNESS_HEADER", "OPEN_PATHS", "create_app", "start_emulator"]
 
 logger = logging.getLogger("lms_graph")
 
@@ -182,7 +186,9 @@ async def home(_: Request) -> Response:
     return RedirectResponse("/graphql")
 
 
-async def _start_emulator(settings: EmulatorSettings, sock: socket.socket | None) -> Emulator:
+async def start_emulator(settings: EmulatorSettings, sock: socket.socket | None) -> Emulator:
+    """The demo emulator of ``[emulator]``, serving on ``sock`` (bound by the CLI) or on
+    its own port; a port it cannot bind ends the server with one line."""
     emulator = demo_emulator(
         seed=settings.seed, users=settings.users, latency_seconds=settings.latency_ms / 1000
     )
@@ -196,12 +202,24 @@ async def _start_emulator(settings: EmulatorSettings, sock: socket.socket | None
     return emulator
 
 
+def _absorb_tokens(config: AppConfig, stack: AsyncExitStack) -> TokenStore | None:
+    """With a Redis cache, Absorb's token lives there: every process (``--workers``, other
+    instances) reading one portal shares it; else each connector keeps its own."""
+    if config.cache.backend != "redis" or config.cache.url is None:
+        return None
+    url = config.cache.url.get_secret_value()
+    tokens = RedisTokenStore.from_url(url, redacted_url(url), timeout=config.cache.timeout_seconds)
+    stack.push_async_callback(tokens.close)
+    return tokens
+
+
 def _connectors(
     config: AppConfig, stack: AsyncExitStack, clock: Clock
 ) -> tuple[list[Connector], CacheStore | None]:
     """The configured sources, each behind the cache unless ``[cache] backend = "none"``,
     and the cache's store."""
-    connectors = [build_connector(source) for source in config.sources]
+    tokens = _absorb_tokens(config, stack)
+    connectors = [build_connector(source, absorb_tokens=tokens) for source in config.sources]
     if not config.cache.enabled:
         return connectors, None
     store = config.cache.create_store()
@@ -317,6 +335,9 @@ def create_app(
         config.server.introspection,
         cursor_key=key,
     )
+    # Names this process in /readyz, so a caller can tell workers (or instances) apart
+    # without learning anything about the host: random, unlike a pid.
+    instance = secrets.token_hex(4)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -335,7 +356,7 @@ def create_app(
                     "they will not survive a restart or work across server instances"
                 )
             if config.emulator is not None:
-                emulator = await _start_emulator(config.emulator, emulator_socket)
+                emulator = await start_emulator(config.emulator, emulator_socket)
                 stack.push_async_callback(emulator.stop)
                 logger.info("vendor emulator serving the demo data on %s", emulator.base_url)
             connectors, store = _connectors(config, stack, clock)
@@ -363,6 +384,7 @@ def create_app(
             if tracing is not None:
                 stack.callback(tracing.shutdown)
             logger.info("sources: %s", ", ".join(registry.names))
+            logger.info("process %d answers /readyz as instance %s", os.getpid(), instance)
             if not graphiql.installed:
                 logger.info(
                     "GraphiQL loads its assets from the CDN; `lms-graph graphiql install` "
@@ -374,7 +396,7 @@ def create_app(
 
     async def readyz(_: Request) -> Response:
         status, body = readiness(state.registry)
-        return JSONResponse(body, status_code=status)
+        return JSONResponse({**body, "instance": instance}, status_code=status)
 
     endpoint = GraphQLEndpoint(
         state,

@@ -37,6 +37,8 @@ from resolvers.cache.responses import clear_responses
 
 __all__ = ["listen_refusal", "main"]
 
+MAX_WORKERS = 64  # as [server] workers
+
 
 def _port(text: str) -> int:
     try:
@@ -46,6 +48,16 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
     return port
+
+
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 to 64)")
+    return workers
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_port,
         help="move the [emulator] (the demo's vendor emulator) to this port, and the "
         "sources that read it with it (default: the config's [emulator] port, 8700)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        help="server processes on the port (default: [server] workers, 1); with more than "
+        'one, [cache] backend = "redis" lets them share caches and the Absorb token',
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
@@ -247,7 +265,7 @@ def _listen(host: str, port: int, setting: str) -> socket.socket:
     return sock
 
 
-def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
+def _serve(config: AppConfig, host: str, port: int, log_level: str, workers: int) -> int:
     refusal = listen_refusal(config, host)
     if refusal is not None:
         print(f"lms-graph: {refusal}", file=sys.stderr)
@@ -255,6 +273,7 @@ def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
     import uvicorn
 
     from graph.app import create_app
+    from graph.workers import serve_workers
 
     try:
         server_socket = _listen(host, port, "--port")
@@ -262,7 +281,8 @@ def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
         print(exc, file=sys.stderr)
         return 1
     emulator_socket = None
-    if config.emulator is not None and config.emulator.port != 0:
+    # Workers need the emulator's port before they start: port 0 is chosen here.
+    if config.emulator is not None and (config.emulator.port != 0 or workers > 1):
         try:
             emulator_socket = _listen(
                 config.emulator.host,
@@ -273,9 +293,12 @@ def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
             server_socket.close()
             print(exc, file=sys.stderr)
             return 1
+        if config.emulator.port == 0:
+            config = config.with_emulator_port(emulator_socket.getsockname()[1])
     log_format = config.server.log_format
     configure_logging(log_level, log_format)
     try:
+        # With workers, only to stop a bad config here rather than in every worker.
         app = create_app(config, emulator_socket=emulator_socket)
     except ConfigError as exc:
         server_socket.close()
@@ -283,6 +306,15 @@ def _serve(config: AppConfig, host: str, port: int, log_level: str) -> int:
             emulator_socket.close()
         print(f"lms-graph: {exc}", file=sys.stderr)
         return 2
+    if workers > 1:
+        try:
+            return serve_workers(
+                config, server_socket, emulator_socket, workers=workers, log_level=log_level
+            )
+        finally:
+            server_socket.close()
+            if emulator_socket is not None:
+                emulator_socket.close()
     # JSON: uvicorn's loggers go to our root handler, and our access line (which knows the
     # operation, client and sources) replaces uvicorn's.
     json_logs = log_format == "json"
@@ -342,7 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"lms-graph: {exc}", file=sys.stderr)
             return 2
-    return _serve(config, args.host, args.port, args.log_level)
+    workers = args.workers if args.workers is not None else config.server.workers
+    return _serve(config, args.host, args.port, args.log_level, workers)
 
 
 if __name__ == "__main__":

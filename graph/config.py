@@ -237,6 +237,9 @@ class ServerSettings(StrictModel):
     #: Distinct operation names with their own series; later ones count as "other".
     metrics_max_operations: int = Field(default=100, ge=0, le=10_000)
 
+    # -- processes (README, "Workers"): `lms-graph serve --workers` overrides it.
+    workers: int = Field(default=1, ge=1, le=64)
+
     # -- access and cursors (README, "Access"): who may call, what they see.
     allow_anonymous: bool = False
     introspection: bool = True
