@@ -205,7 +205,8 @@ async def start_emulator(settings: EmulatorSettings, sock: socket.socket | None)
 def _absorb_tokens(config: AppConfig, stack: AsyncExitStack) -> TokenStore | None:
     """With a Redis cache, Absorb's token lives there: every process (``--workers``, other
     instances) reading one portal shares it; else each connector keeps its own."""
-    if config.cache.backend != "redis" or config.cache.url is None:
+    absorb = any(source.kind == "absorb" for source in config.sources)
+    if not absorb or config.cache.backend != "redis" or config.cache.url is None:
         return None
     url = config.cache.url.get_secret_value()
     tokens = RedisTokenStore.from_url(url, redacted_url(url), timeout=config.cache.timeout_seconds)

@@ -13,7 +13,7 @@ import asyncio
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,11 +54,17 @@ class Pinned:
     base: str
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        return (await self.send(query, variables))[0]
+
+    async def send(
+        self, query: str, variables: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], Mapping[str, str]]:
+        """POST a query answered with 200: its JSON body and the response headers."""
         payload = {"query": query, "variables": variables or {}}
         async with self.session.post(self.base + "/graphql", json=payload) as response:
             assert response.status == 200, await response.text()
             body: dict[str, Any] = await response.json()
-            return body
+            return body, response.headers
 
     async def instance_now(self) -> str:
         """The instance answering on this connection now (it must not have changed)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.config import CacheSettings
 from tests.cache.helpers import RedisServer, free_port
 from tests.harness import CANONICAL_QUERY
 from tests.processes import ServeProcess, demo_config_text, serve_process
@@ -27,7 +28,9 @@ def redis_cache(redis: RedisServer, *lines: str) -> str:
 @pytest.fixture
 async def two_workers(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[ServeProcess]:
     port = free_port()
-    text = demo_config_text(port, redis_cache(redis_server, "ttl_seconds = 300"), users=40)
+    # The entity cache alone: a response cache would answer the second query before it.
+    off = ["responses = false"] if "responses" in CacheSettings.model_fields else []
+    text = demo_config_text(port, redis_cache(redis_server, "ttl_seconds = 300", *off), users=40)
     async with serve_process(text, tmp_path / "lms.toml", workers=2, emulator_port=port) as s:
         yield s
 
@@ -59,6 +62,28 @@ async def test_a_query_warmed_through_one_worker_is_a_cache_hit_and_pages_on_at_
         first.instance,
         second.instance,
     )
+
+
+@pytest.mark.skipif(
+    "responses" not in CacheSettings.model_fields, reason="this build has no response cache"
+)
+async def test_a_response_stored_by_one_worker_is_a_response_cache_hit_at_the_other(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    cache = redis_cache(redis_server, "ttl_seconds = 300", "responses = true")
+    text = demo_config_text(port, cache, users=40)
+    async with serve_process(text, tmp_path / "lms.toml", workers=2, emulator_port=port) as s:
+        first, second = await s.pinned(2)
+        stored, headers = await first.send(CANONICAL_QUERY, {"first": 10})
+        assert "errors" not in stored
+        assert headers["X-LMS-Graph-Cache"] == "MISS"
+        await s.clear_vendor_requests()
+        hit, headers = await second.send(CANONICAL_QUERY, {"first": 10})
+        assert headers["X-LMS-Graph-Cache"] == "HIT"
+        assert await s.vendor_requests() == []
+        assert hit == stored  # the same bytes: cursors signed with the workers' one secret
+        assert await second.instance_now() == second.instance
 
 
 async def test_both_workers_log_in_to_absorb_once_and_once_again_after_expiry(
