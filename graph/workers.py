@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from graph.config import AppConfig, EmulatorSettings
+from graph.config import AppConfig, ConfigError, EmulatorSettings
 
 __all__ = ["LOG_FORMAT", "WorkerApp", "serve_workers", "worker_config"]
 
@@ -51,7 +51,13 @@ class WorkerApp:
         from graph.app import create_app
 
         logging.basicConfig(level=self.log_level.upper(), format=LOG_FORMAT)
-        return create_app(self.config)
+        try:
+            return create_app(self.config)
+        except ConfigError as exc:
+            # The parent checked the config first; a file changed since then. Exiting with
+            # uvicorn's start-up failure stops the parent instead of restarting in a loop.
+            logger.error("%s", exc)  # noqa: TRY400 - one line, as the CLI prints it
+            raise SystemExit(STARTUP_FAILURE) from None
 
 
 def worker_config(config: AppConfig, workers: int) -> AppConfig:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import pickle
 import socket
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -13,6 +14,7 @@ from pydantic import SecretStr
 from graph.cli import _listen, main
 from graph.config import ConfigError, demo_config, parse_config
 from graph.workers import WorkerApp, worker_config
+from tests.cache.helpers import free_port
 
 KOMBO = """
 [[sources]]
@@ -110,3 +112,26 @@ async def test_connections_accepted_on_the_cli_socket_send_without_delay() -> No
         server.close()
         await server.wait_closed()
     assert nodelay != 0
+
+
+def test_a_bad_manifest_stops_the_parent_before_any_worker_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "lms.toml"
+    config.write_text(
+        f'[cache]\nbackend = "none"\n[documents]\nmanifests = ["missing.json"]\n{KOMBO}',
+        encoding="utf-8",
+    )
+    args = ["serve", "--config", str(config), "--port", str(free_port()), "--workers", "2"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lms-graph: [documents] ")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_worker_that_cannot_load_its_config_exits_as_a_failed_start(tmp_path: Path) -> None:
+    """uvicorn's supervisor stops (rather than restarts) a worker exiting with 3."""
+    config = parse_config(f'[documents]\nmanifests = ["{tmp_path / "gone.json"}"]\n{KOMBO}')
+    with pytest.raises(SystemExit) as exited:
+        WorkerApp(config, "warning")()
+    assert exited.value.code == 3
