@@ -60,9 +60,9 @@ __all__ = ["ABSORB_ERRORS", "MAX_CONCURRENCY", "AbsorbConnector", "absorb_error_
 MAX_PAGE_SIZE = 1000  # documented maximum of `_limit`; `_offset` is a 0-based PAGE index
 TOKEN_LIFETIME = 4 * 3600.0  # documented: a token is valid 4 hours from issue
 # Documented ("only one token exists per user"): a login invalidates the user's previous
-# token, so every process reading one portal shares one token (connectors/absorb/tokens.py).
-# UNVERIFIED: that an OAuth token of the same user is spared; we use /authenticate only.
-ONE_TOKEN_PER_USER = True
+# token, so every process reading one portal shares one token (connectors/absorb/tokens.py);
+# the emulator does the same. UNVERIFIED: whether an OAuth token of the same user is spared
+# (we use /authenticate only), and whether Absorb ends a token early in other cases.
 TOKEN_RENEW_EARLY = 5 * 60.0  # ours: renew before Absorb and our clock disagree
 # UNVERIFIED: the v2 path of "List course enrollments for bulk user list" (seen in a v1.5
 # suite only), its repeated-key encoding `userIds=a&userIds=b` (ASP.NET's default
