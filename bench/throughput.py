@@ -241,6 +241,7 @@ def _print_row(setup: Setup, name: str, clients: int, runs: list[Run]) -> None:
     p50 = statistics.median(r.p(50) for r in runs) * 1000
     p99 = statistics.median(r.p(99) for r in runs) * 1000
     cpu = statistics.median(r.cpu_ms_per_request for r in runs)
+    cores = statistics.median(r.cpu_seconds / r.seconds for r in runs)
     shares = Counter[str]()
     for run in runs:
         shares.update(run.per_worker)
@@ -248,7 +249,7 @@ def _print_row(setup: Setup, name: str, clients: int, runs: list[Run]) -> None:
     split = "/".join(f"{100 * n / total:.0f}" for _, n in sorted(shares.items()))
     print(
         f"{name:>9} | {setup.label} | {clients:>2} clients | {rate:8.1f} req/s | "
-        f"p50 {p50:8.2f} ms | p99 {p99:8.2f} ms | CPU {cpu:7.2f} ms/req | "
+        f"p50 {p50:8.2f} ms | p99 {p99:8.2f} ms | CPU {cpu:7.2f} ms/req, {cores:4.2f} cores | "
         f"{total:>6} requests, % per worker {split}"
     )
 
@@ -302,7 +303,10 @@ async def main(argv: list[str]) -> None:
             for clients in args.clients:
                 _print_row(setup, name, clients, results[(setup, name, clients)])
     _print_ratios(setups, results, args.clients)
-    print(f"load average after: {_load()}; workers scale only onto cores left free")
+    print(
+        f"load average after: {_load()}; workers scale only onto cores left free "
+        '("cores": the server\'s CPU time per second of the run)'
+    )
 
 
 def _load() -> str:
