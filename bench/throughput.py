@@ -73,6 +73,7 @@ class Run:
     per_worker: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # of the server's processes
+    client_cpu_seconds: float = 0.0  # of this load generator, which shares the machine
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -216,12 +217,13 @@ async def _measure(
 
     try:
         await server.clear_vendor_requests()
-        cpu = _cpu_seconds(server)
+        cpu, client_cpu = _cpu_seconds(server), time.process_time()
         started = time.perf_counter()
         stop_at = started + seconds
         await asyncio.gather(*(client(each, stop_at) for each in connected))
         run.seconds = time.perf_counter() - started
         run.cpu_seconds = _cpu_seconds(server) - cpu
+        run.client_cpu_seconds = time.process_time() - client_cpu
     finally:
         for each in connected:
             await each.session.close()
@@ -242,6 +244,7 @@ def _print_row(setup: Setup, name: str, clients: int, runs: list[Run]) -> None:
     p99 = statistics.median(r.p(99) for r in runs) * 1000
     cpu = statistics.median(r.cpu_ms_per_request for r in runs)
     cores = statistics.median(r.cpu_seconds / r.seconds for r in runs)
+    client = statistics.median(r.client_cpu_seconds / r.seconds for r in runs)
     shares = Counter[str]()
     for run in runs:
         shares.update(run.per_worker)
@@ -249,7 +252,8 @@ def _print_row(setup: Setup, name: str, clients: int, runs: list[Run]) -> None:
     split = "/".join(f"{100 * n / total:.0f}" for _, n in sorted(shares.items()))
     print(
         f"{name:>9} | {setup.label} | {clients:>2} clients | {rate:8.1f} req/s | "
-        f"p50 {p50:8.2f} ms | p99 {p99:8.2f} ms | CPU {cpu:7.2f} ms/req, {cores:4.2f} cores | "
+        f"p50 {p50:8.2f} ms | p99 {p99:8.2f} ms | CPU {cpu:7.2f} ms/req, {cores:4.2f} cores "
+        f"(client {client:4.2f}) | "
         f"{total:>6} requests, % per worker {split}"
     )
 
@@ -305,7 +309,8 @@ async def main(argv: list[str]) -> None:
     _print_ratios(setups, results, args.clients)
     print(
         f"load average after: {_load()}; workers scale only onto cores left free "
-        '("cores": the server\'s CPU time per second of the run)'
+        '("cores": the server\'s CPU seconds per second of the run; "client": this load '
+        "generator's, on the same cores)"
     )
 
 
