@@ -25,12 +25,12 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from graph.config import AppConfig, ConfigError, EmulatorSettings
+from graph.logs import configure_logging
 
-__all__ = ["LOG_FORMAT", "WorkerApp", "serve_workers", "worker_config"]
+__all__ = ["WorkerApp", "serve_workers", "worker_config"]
 
 logger = logging.getLogger("lms_graph")
 
-LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 #: uvicorn's exit code for a server that could not start (``uvicorn.config.STARTUP_FAILURE``).
 STARTUP_FAILURE = 3
 
@@ -50,7 +50,7 @@ class WorkerApp:
     def __call__(self) -> Starlette:
         from graph.app import create_app
 
-        logging.basicConfig(level=self.log_level.upper(), format=LOG_FORMAT)
+        configure_logging(self.log_level, self.config.server.log_format)
         try:
             return create_app(self.config)
         except ConfigError as exc:
@@ -156,7 +156,16 @@ def serve_workers(
         emulator.start()
     try:
         app = WorkerApp(shared, log_level)
-        uv_config = uvicorn.Config(app, factory=True, workers=workers, log_level=log_level)
+        # As one process does (graph/cli.py): JSON logs replace uvicorn's access lines.
+        json_logs = config.server.log_format == "json"
+        uv_config = uvicorn.Config(
+            app,
+            factory=True,
+            workers=workers,
+            log_level=log_level,
+            log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
+            access_log=not json_logs,
+        )
         supervisor = Multiprocess(uv_config, sockets=[server_socket])
         supervisor.run()
     finally:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import pickle
-import socket
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from graph.cli import _listen, main
+from graph.cli import main
 from graph.config import ConfigError, demo_config, parse_config
 from graph.workers import WorkerApp, worker_config
 from tests.cache.helpers import free_port
@@ -90,28 +88,6 @@ def test_the_worker_app_travels_to_a_spawned_process() -> None:
     copy = pickle.loads(pickle.dumps(app))  # noqa: S301 - our own bytes
     assert copy == app
     assert copy.config.server.cursor_secret == app.config.server.cursor_secret
-
-
-async def test_connections_accepted_on_the_cli_socket_send_without_delay() -> None:
-    """Without TCP_NODELAY an answer written in two parts waits for a delayed ACK
-    (~40 ms a request); asyncio sets it only on sockets of a TCP listening socket."""
-    listening = _listen("127.0.0.1", 0, "--port")
-    accepted: asyncio.Queue[int] = asyncio.Queue()
-
-    async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        await accepted.put(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-        writer.close()
-
-    server = await asyncio.start_server(handle, sock=listening)
-    try:
-        _, writer = await asyncio.open_connection(*listening.getsockname())
-        nodelay = await asyncio.wait_for(accepted.get(), timeout=10)
-        writer.close()
-    finally:
-        server.close()
-        await server.wait_closed()
-    assert nodelay != 0
 
 
 def test_a_bad_manifest_stops_the_parent_before_any_worker_starts(
