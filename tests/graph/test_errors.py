@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from graphql import Source
@@ -10,9 +11,12 @@ from pydantic import SecretStr
 from strawberry.relay import to_base64
 
 from connectors._http import RetryPolicy
+from connectors.absorb import AbsorbConnector
 from connectors.errors import VendorRateLimited, VendorUnavailable
 from connectors.kombo import KomboConnector
 from connectors.records import BadRecords
+from connectors.sandbox import Emulator, generate_world
+from connectors.sandbox.absorb import AbsorbTenant
 from graph.config import LimitsSettings
 from graph.errors import IndexedSource, bad_record_errors, source_error_extensions
 from graph.schema import build_schema
@@ -47,6 +51,10 @@ async def test_errors_keep_their_locations_and_get_codes() -> None:
     ]
     assert [e["path"] for e in errors] == [["a"], ["b"]]
     assert {e["extensions"]["code"] for e in errors} == {"INVALID_ID"}  # type: ignore[index]
+    assert [e["message"] for e in errors] == [
+        "'bad' is not an ID this API issued",
+        "'worse' is not an ID this API issued",
+    ]
 
 
 async def test_past_the_cap_one_summary_error() -> None:
@@ -168,3 +176,46 @@ async def test_a_failing_source_of_a_list_is_reported_next_to_the_data() -> None
     ]
     assert errors[0]["extensions"]["code"] == "SOURCE_UNAVAILABLE"  # type: ignore[index]
     assert "acme" in str(errors[0]["message"])
+
+
+async def test_a_vendor_value_past_graphqls_int_is_an_internal_error_of_its_field(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """GraphQL's Int has 32 bits: graphql-core refuses to serialise a bigger value with a
+    GraphQLError of its own while executing. The request was valid, so that is the fixed
+    internal error at the field (not a GRAPHQL_* code), and the rest of each node stands."""
+    world = generate_world(3, users=3, id_style="guid")
+    years_68 = 2**31  # seconds: one more than Int's largest value
+    world = replace(
+        world,
+        progressions=tuple(replace(p, time_spent_seconds=years_68) for p in world.progressions),
+    )
+    tenant = AbsorbTenant("absorb-key", "admin", "absorb-password", world)
+    async with Emulator(absorb_tenants=[tenant]) as emulator:
+        connector = AbsorbConnector(
+            name="lms",
+            base_url=emulator.vendor_base_url("absorb"),
+            api_key=SecretStr(tenant.api_key),
+            username=tenant.username,
+            password=SecretStr(tenant.password),
+        )
+        registry = SourceRegistry([connector])
+        await registry.open()
+        try:
+            schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
+            query = "{ progressions(first: 5) { edges { node { id timeSpentSeconds } } } }"
+            result = await schema.execute(query, context_value=Context(sources=registry))
+        finally:
+            await registry.close()
+    nodes = [edge["node"] for edge in result.data["progressions"]["edges"]]  # type: ignore[index]
+    assert len(nodes) == 5
+    assert all(node["id"] and node["timeSpentSeconds"] is None for node in nodes)
+    errors = [error.formatted for error in result.errors or []]
+    assert [e["path"] for e in errors] == [
+        ["progressions", "edges", n, "node", "timeSpentSeconds"] for n in range(5)
+    ]
+    for error in errors:
+        assert error["message"] == "Unexpected error; the server log has details."
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+        assert error["locations"] == [{"line": 1, "column": 46}]
+    assert "Int cannot represent" in caplog.text  # the server log has the details
