@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from pydantic import SecretStr
 
+from connectors._http import RetryPolicy
 from connectors.base import ListQuery
 from connectors.breaker import BreakerState, CircuitBreaker
 from connectors.deadline import bind_deadline
 from connectors.errors import VendorBadResponse, VendorTimeout, VendorUnavailable
 from connectors.kombo import KomboConnector
-from connectors.sandbox import Emulator, demo_emulator
+from connectors.sandbox import Emulator, demo_emulator, kombo_error_body
 from connectors.sandbox.server import DEMO_KOMBO_API_KEY, DEMO_KOMBO_INTEGRATION_ID
 from tests.faults.helpers import until
 
@@ -105,3 +106,29 @@ async def test_an_open_breaker_refuses_without_a_call(emulator: Emulator) -> Non
     finally:
         await connector.close()
     assert emulator.count("kombo", "/lms/users") == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "outage"),
+    [
+        (500, None, True),  # the first 5xx counts
+        # Retried like an outage (a setup still syncing), but the vendor is up: not counted.
+        (409, "INTEGRATION.SETUP_SYNC_PENDING", False),
+    ],
+)
+async def test_the_breaker_counts_only_outages(
+    emulator: Emulator, status: int, code: str | None, outage: bool
+) -> None:
+    body = kombo_error_body(code, "failed")
+    emulator.inject_fault("kombo", "/lms/users", status=status, body=body, times=None)
+    breaker = CircuitBreaker(2, 60.0)
+    connector = kombo(emulator, breaker=breaker, retry=RetryPolicy(max_attempts=2, base_delay=0))
+    await connector.open()
+    try:
+        with pytest.raises(VendorUnavailable) as failed:
+            await connector.list_users(ListQuery(), None, 5)
+    finally:
+        await connector.close()
+    assert failed.value.status == status
+    assert emulator.count("kombo", "/lms/users") == 2
+    assert breaker.state is (BreakerState.OPEN if outage else BreakerState.CLOSED)

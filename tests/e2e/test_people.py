@@ -116,3 +116,13 @@ async def test_a_failing_source_is_reported_where_it_failed(
         (DEMO_SOURCES["absorb"], ("person",)),
         (DEMO_SOURCES["kombo"], ("person", "progressions")),
     }
+
+
+async def test_a_person_is_named_by_the_lower_cased_email_and_nobody_is_null(
+    federated: GraphQLServer, everywhere: Emulator
+) -> None:
+    email, accounts = shared_person(everywhere)
+    query = "query($email: String!) { person(email: $email) { email sources } }"
+    person = (await federated.data(query, {"email": f"  {email.upper()} "}))["person"]
+    assert person == {"email": email, "sources": [source for source, _ in accounts]}
+    assert (await federated.data(query, {"email": "nobody@example.invalid"})) == {"person": None}

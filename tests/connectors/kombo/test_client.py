@@ -559,6 +559,19 @@ ERROR_CASES = {
         vendor_code="PLATFORM.INPUT_INVALID",
     ),
     "404 without body": ErrorCase([{"status": 404}], VendorNotFound, calls=1, status=404),
+    # No table names these: below 500 the vendor refused the request, from 500 it failed.
+    "418 is a refusal": ErrorCase(
+        [{"status": 418, "body": "<html>teapot</html>", "content_type": "text/html"}],
+        VendorRejectedRequest,
+        calls=1,
+        status=418,
+    ),
+    "599 is a failure": ErrorCase(
+        [{"status": 599, "body": "<html>odd</html>", "content_type": "text/html", "repeat": 3}],
+        VendorUnavailable,
+        calls=3,
+        status=599,
+    ),
     "200 with HTML": ErrorCase(
         [{"status": 200, "body": "<html>", "content_type": "text/html"}],
         VendorBadResponse,
@@ -614,6 +627,19 @@ async def test_error_classification(
         "/lms/users",
     )
     assert_safe_message(error, "/lms/users")
+    if case.status is not None and case.raised is not VendorBadResponse:
+        # one detail per class, whatever the vendor (tests/e2e/test_promises.py, end to end)
+        assert str(error).endswith(": " + STATUS_DETAILS[case.raised])
+
+
+#: What an error status says after the source, path and status.
+STATUS_DETAILS: dict[type[ConnectorError], str] = {
+    VendorAuthError: "credentials or tenant rejected",
+    VendorRateLimited: "rate limited",
+    VendorUnavailable: "vendor failed",
+    VendorNotFound: "not found",
+    VendorRejectedRequest: "request rejected",
+}
 
 
 async def test_rate_limit_then_success_is_retried(
