@@ -367,6 +367,27 @@ async def test_a_list_ttl_of_zero_never_reads_or_serves_groups_from_the_store(
         await connector.close()
 
 
+async def test_a_list_ttl_of_zero_never_reads_or_serves_pages_from_the_store(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore
+) -> None:
+    warm = CachedConnector(kombo(emulator, acme), store, POLICY)
+    uncached = CachedConnector(
+        kombo(emulator, acme), store, CachePolicy(ttl_seconds=60, list_ttl_seconds=0)
+    )
+    for connector in (warm, uncached):
+        await connector.open()
+    page = await warm.list_users(ListQuery(), None, 5)
+    assert await uncached.list_users(ListQuery(), None, 5) == page
+    assert emulator.count(path=USERS) == 2
+    assert (uncached.stats.hits, uncached.stats.misses) == (0, 1)
+    # Not cached means not served stale either, though warm's entry is in the window.
+    emulator.inject_fault("kombo", USERS, status=400)
+    with pytest.raises(VendorRejectedRequest):
+        await uncached.list_users(ListQuery(), None, 5)
+    for connector in (warm, uncached):
+        await connector.close()
+
+
 async def test_a_ttl_of_one_second_still_caches_every_shape(
     emulator: Emulator, acme: KomboTenant, store: MemoryStore, clock: FakeClock
 ) -> None:

@@ -9,9 +9,23 @@ import string
 import pytest
 from strawberry import relay
 
-from resolvers.cursors import decode_cursor, encode_cursor, scope_of
+from resolvers.cursors import (
+    MAX_CURSOR_LENGTH,
+    cursor_key,
+    decode_cursor,
+    encode_cursor,
+    scope_of,
+)
 from resolvers.errors import InvalidCursorError, InvalidIdError
-from resolvers.ids import global_id, join_node_id, revision_key, split_node_id, split_revision_key
+from resolvers.ids import (
+    MAX_ID_LENGTH,
+    check_id_length,
+    global_id,
+    join_node_id,
+    revision_key,
+    split_node_id,
+    split_revision_key,
+)
 from resolvers.loaders import RevisionRef
 
 URL_SAFE = set(string.ascii_letters + string.digits + "-_")
@@ -107,3 +121,31 @@ def test_global_ids_are_strawberrys_and_decode_back(type_name: str, node_id: str
     decoded = relay.GlobalID.from_id(encoded)
     assert (decoded.type_name, decoded.node_id) == (type_name, node_id)
     assert global_id(type_name, node_id) is encoded  # remembered, not encoded again
+
+
+def test_an_id_is_read_up_to_the_bound_and_refused_unread_past_it() -> None:
+    check_id_length("A" * MAX_ID_LENGTH)
+    with pytest.raises(InvalidIdError) as caught:
+        check_id_length("A" * (MAX_ID_LENGTH + 1))
+    assert str(caught.value) == (
+        f"ID is {MAX_ID_LENGTH + 1} characters long; IDs of this API are at most {MAX_ID_LENGTH}"
+    )
+
+
+def test_a_cursor_past_the_bound_is_refused_unread() -> None:
+    scope = scope_of("users", None, None, False)
+    padded = encode_cursor({"p": 1}, scope)
+    padded += "A" * (MAX_CURSOR_LENGTH + 1 - len(padded))  # a forgery, but never read
+    with pytest.raises(InvalidCursorError) as caught:
+        decode_cursor(padded, scope)
+    assert str(caught.value) == (
+        f"`cursor` is {MAX_CURSOR_LENGTH + 1} characters long; "
+        f"cursors of this API are at most {MAX_CURSOR_LENGTH}"
+    )
+
+
+def test_a_cursor_secret_gives_the_same_key_everywhere_and_none_a_fresh_one() -> None:
+    assert cursor_key("fleet secret") == cursor_key("fleet secret")
+    assert cursor_key("fleet secret") != cursor_key("another secret")
+    assert cursor_key(None) != cursor_key(None)
+    assert {len(cursor_key("fleet secret")), len(cursor_key(None))} == {32}  # HMAC-SHA256's size
