@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -25,6 +27,7 @@ from resolvers.cache import (
     create_store,
 )
 from tests.cache.helpers import FakeClock, RedisServer
+from tests.faults.helpers import until
 
 POLICY = CachePolicy(ttl_seconds=60, negative_ttl_seconds=10, stale_if_error_seconds=120)
 USERS = "/lms/users"
@@ -132,6 +135,26 @@ async def test_a_cancelled_caller_does_not_cancel_the_call_for_the_others(
     assert set(await stayer) == {a}
     assert leaver.cancelled()
     assert asked_ids(emulator) == [{a}]
+
+
+async def test_closing_cancels_the_calls_in_flight_without_waiting_for_them(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore
+) -> None:
+    connector = CachedConnector(kombo(emulator, acme), store, POLICY)
+    await connector.open()
+    emulator.latency_seconds = 1.0  # far longer than closing may take
+
+    async def asked() -> bool:
+        return bool(emulator.in_flight)
+
+    caller = asyncio.create_task(connector.fetch_users([acme.world.users[0].id]))
+    await until(asked)
+    started = time.monotonic()
+    await connector.close()
+    assert time.monotonic() - started < emulator.latency_seconds
+    with contextlib.suppress(asyncio.CancelledError):
+        await caller
+    assert caller.cancelled()
 
 
 async def test_a_failure_reaches_every_caller_of_the_shared_call(
