@@ -1,0 +1,56 @@
+"""Top-level lists through the schema, against a vendor answered by aioresponses."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import SecretStr
+
+from connectors._http import RetryPolicy
+from connectors.kombo.client import KomboConnector
+from graph.config import LimitsSettings
+from graph.schema import build_schema
+from resolvers.context import Context
+from resolvers.sources import SourceRegistry
+from tests.connectors.fixtures import load_fixture, select, with_next
+from tests.connectors.kombo.env import KOMBO_API_KEY, KOMBO_BASE_URL, KOMBO_INTEGRATION_ID
+from tests.connectors.kombo.test_client import JONAS, SARAH
+from tests.connectors.strict_mock import StrictAioresponses
+
+USERS = re.escape(f"{KOMBO_BASE_URL}/lms/users")
+
+
+def users_page(user_id: str, next_cursor: str) -> dict[str, Any]:
+    return with_next(select(load_fixture("kombo", "users"), user_id), next_cursor)
+
+
+async def test_a_vendor_that_hands_back_a_cursor_it_gave_before_fails_that_source() -> None:
+    """A vendor looping over its pages would make a scan to the end read forever."""
+    connector = KomboConnector(
+        name="acme",
+        base_url=KOMBO_BASE_URL,
+        api_key=SecretStr(KOMBO_API_KEY),
+        integration_id=KOMBO_INTEGRATION_ID,
+        retry=RetryPolicy(max_attempts=1),
+    )
+    registry = SourceRegistry([connector])
+    with StrictAioresponses() as mock:
+        # whatever page size the scan asks for
+        first, then = (re.compile(rf"{USERS}\?{q}page_size=\d+$") for q in ("", "cursor=p2&"))
+        mock.get(first, payload=users_page(SARAH, "p2"))
+        mock.get(then, payload=users_page(JONAS, "p2"))
+        await registry.open()
+        try:
+            schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
+            query = "{ users(last: 1) { edges { node { id } } } }"
+            result = await schema.execute(query, context_value=Context(sources=registry))
+        finally:
+            await registry.close()
+        assert not mock.problems()
+    assert result.data == {"users": {"edges": []}}
+    errors = [error.formatted for error in result.errors or []]
+    assert [(e["path"], e["extensions"]) for e in errors] == [
+        (["users"], {"code": "SOURCE_BAD_RESPONSE", "source": "acme", "vendor": "kombo"})
+    ]
+    assert errors[0]["message"] == "source 'acme' (kombo): users: pagination cursor repeated"
