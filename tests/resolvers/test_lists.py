@@ -54,3 +54,46 @@ async def test_a_vendor_that_hands_back_a_cursor_it_gave_before_fails_that_sourc
         (["users"], {"code": "SOURCE_BAD_RESPONSE", "source": "acme", "vendor": "kombo"})
     ]
     assert errors[0]["message"] == "source 'acme' (kombo): users: pagination cursor repeated"
+
+
+async def _execute(query: str, registry: SourceRegistry) -> tuple[Any, list[dict[str, Any]]]:
+    schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
+    result = await schema.execute(query, context_value=Context(sources=registry))
+    return result.data, [error.formatted for error in result.errors or []]
+
+
+async def test_source_and_sources_together_are_refused_before_any_call() -> None:
+    registry = SourceRegistry([])  # no vendor to call: the refusal comes first
+    data, errors = await _execute(
+        '{ users(first: 1, source: "acme", sources: ["acme"]) { edges { cursor } } }', registry
+    )
+    assert data is None
+    assert [(e["message"], e["extensions"]) for e in errors] == [
+        ("pass either `source` or `sources`, not both", {"code": "INVALID_ARGUMENT"})
+    ]
+
+
+async def test_a_cursor_of_one_list_is_refused_by_another() -> None:
+    connector = KomboConnector(
+        name="acme",
+        base_url=KOMBO_BASE_URL,
+        api_key=SecretStr(KOMBO_API_KEY),
+        integration_id=KOMBO_INTEGRATION_ID,
+        retry=RetryPolicy(max_attempts=1),
+    )
+    registry = SourceRegistry([connector])
+    with StrictAioresponses() as mock:
+        mock.get(re.compile(rf"{USERS}\?page_size=\d+$"), payload=users_page(SARAH, "p2"))
+        await registry.open()
+        try:
+            data, _ = await _execute("{ users(first: 1) { edges { cursor } } }", registry)
+            (edge,) = data["users"]["edges"]
+            data, errors = await _execute(
+                f'{{ courses(first: 1, after: "{edge["cursor"]}") {{ edges {{ cursor }} }} }}',
+                registry,
+            )
+        finally:
+            await registry.close()
+        assert not mock.problems()  # and no courses call
+    assert [e["extensions"] for e in errors] == [{"code": "INVALID_CURSOR"}]
+    assert errors[0]["message"].startswith("cursor belongs to a different list")
