@@ -85,6 +85,34 @@ async def test_only_misses_reach_the_vendor_and_unknown_ids_are_remembered(
     assert (cached.stats.hits, cached.stats.misses) == (4, 5)
 
 
+async def test_a_miss_does_not_hide_the_entries_after_it(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant
+) -> None:
+    a, b, c = (user.id for user in acme.world.users[:3])
+    await cached.fetch_users([b, c])
+    assert set(await cached.fetch_users([a, b, c])) == {a, b, c}
+    assert asked_ids(emulator) == [{b, c}, {a}]
+
+
+async def test_entries_leave_the_store_when_their_stale_window_ends(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore
+) -> None:
+    """The store's own TTL (fresh plus stale window) frees the memory: real seconds."""
+    policy = CachePolicy(ttl_seconds=1, stale_if_error_seconds=0)
+    cached = CachedConnector(kombo(emulator, acme), store, policy)
+    await cached.open()
+    try:
+        await cached.list_users(ListQuery(), None, 3)
+        assert await store.keys("")
+
+        async def emptied() -> bool:
+            return not await store.keys("")
+
+        await until(emptied)
+    finally:
+        await cached.close()
+
+
 async def test_records_on_list_pages_and_in_groups_are_cached_as_entities(
     cached: CachedConnector, emulator: Emulator, clock: FakeClock
 ) -> None:

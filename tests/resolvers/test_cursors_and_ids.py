@@ -132,12 +132,15 @@ def test_an_id_is_read_up_to_the_bound_and_refused_unread_past_it() -> None:
     )
 
 
-def test_a_cursor_past_the_bound_is_refused_unread() -> None:
+def test_a_cursor_is_read_up_to_the_bound_and_refused_unread_past_it() -> None:
     scope = scope_of("users", None, None, False)
     padded = encode_cursor({"p": 1}, scope)
-    padded += "A" * (MAX_CURSOR_LENGTH + 1 - len(padded))  # a forgery, but never read
+    padded += "A" * (MAX_CURSOR_LENGTH - len(padded))  # a forgery
     with pytest.raises(InvalidCursorError) as caught:
         decode_cursor(padded, scope)
+    assert str(caught.value) == MODIFIED  # read: at the bound
+    with pytest.raises(InvalidCursorError) as caught:
+        decode_cursor(padded + "A", scope)
     assert str(caught.value) == (
         f"`cursor` is {MAX_CURSOR_LENGTH + 1} characters long; "
         f"cursors of this API are at most {MAX_CURSOR_LENGTH}"
