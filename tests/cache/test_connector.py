@@ -156,12 +156,18 @@ async def test_a_cancelled_caller_does_not_cancel_the_call_for_the_others(
 ) -> None:
     a = acme.world.users[0].id
     emulator.latency_seconds = 0.2
-    leaver = asyncio.create_task(cached.fetch_users([a]))
+    leavers = [asyncio.create_task(cached.fetch_users([a])) for _ in range(2)]
     stayer = asyncio.create_task(cached.fetch_users([a]))
-    await asyncio.sleep(0.05)
-    leaver.cancel()
+
+    async def asked() -> bool:
+        return bool(emulator.in_flight)
+
+    await until(asked)  # all three wait on the one call
+    for leaver in leavers:  # one by one: the call is still wanted after each
+        leaver.cancel()
+        await asyncio.gather(leaver, return_exceptions=True)
+        assert leaver.cancelled()
     assert set(await stayer) == {a}
-    assert leaver.cancelled()
     assert asked_ids(emulator) == [{a}]
 
 
