@@ -83,10 +83,11 @@ async def test_a_body_past_the_cap_is_cut(emulator: Emulator, mode: str) -> None
     connector = kombo(emulator, max_response_bytes=4096)
     await connector.open()
     try:
-        with pytest.raises(VendorBadResponse, match="larger than 4096 bytes"):
+        with pytest.raises(VendorBadResponse, match="larger than 4096 bytes") as cut:
             await connector.list_users(ListQuery(), None, 5)
     finally:
         await connector.close()
+    assert (cut.value.status, cut.value.method, cut.value.path) == (200, "GET", "/lms/users")
 
 
 async def test_an_open_breaker_refuses_without_a_call(emulator: Emulator) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -630,6 +631,11 @@ async def test_error_classification(
     if case.status is not None and case.raised is not VendorBadResponse:
         # one detail per class, whatever the vendor (tests/e2e/test_promises.py, end to end)
         assert str(error).endswith(": " + STATUS_DETAILS[case.raised])
+    elif case.raised is VendorBadResponse:
+        detail = str(error).rpartition(": ")[2]
+        assert detail == "response is not JSON" or re.fullmatch(
+            r"unexpected response shape \(\d+ problems\)", detail
+        ), detail
 
 
 #: What an error status says after the source, path and status.
@@ -738,7 +744,7 @@ async def test_users_by_email_match_case_insensitively_and_skip_deleted(
 
 
 async def test_records_without_id_are_skipped_and_reported_once_for_their_page(
-    kombo: KomboConnector, mock_http: StrictAioresponses
+    kombo: KomboConnector, mock_http: StrictAioresponses, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorded = load_fixture("kombo", "users")
     kept = [user["id"] for user in recorded["data"]["results"][1:]]
@@ -746,9 +752,12 @@ async def test_records_without_id_are_skipped_and_reported_once_for_their_page(
     mock_http.get(url("/lms/users", page_size="10"), payload=recorded)
     notices: list[BadRecords] = []
     collect_bad_records(notices)
-    result = await kombo.list_users(ListQuery(), None, 10)
+    with caplog.at_level(logging.WARNING, "lms_graph"):
+        result = await kombo.list_users(ListQuery(), None, 10)
     assert [user.id for user in result.items] == kept
-    assert [(n.endpoint, n.count) for n in notices] == [("/lms/users", 1)]
+    # page: the query that tells this page from the endpoint's others
+    assert notices == [BadRecords(KOMBO_SOURCE, "kombo", "/lms/users", 1, "page_size=10")]
+    assert [r.getMessage() for r in caplog.records] == [notices[0].message]
 
 
 async def test_a_closed_connector_refuses_calls_and_opens_again(
