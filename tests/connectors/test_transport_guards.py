@@ -53,8 +53,12 @@ async def test_a_hanging_call_is_cut_at_the_deadline(emulator: Emulator) -> None
             await connector.list_users(ListQuery(), None, 5)
         assert time.perf_counter() - started < 1.0
         assert caught.value.code == "SOURCE_TIMEOUT"
-        with pytest.raises(VendorTimeout, match="passed before the call"):
+        assert caught.value.detail == "no answer before the request's deadline"
+        with pytest.raises(VendorTimeout) as passed:
             await connector.list_users(ListQuery(), None, 5)  # no call once it has passed
+        assert passed.value.detail == "the request's deadline passed before the call"
+        for error in (caught.value, passed.value):
+            assert (error.method, error.path) == ("GET", "/lms/users")
     finally:
         await connector.close()
     await until(_logged(emulator))  # the emulator logs the closed call when it notices
@@ -104,6 +108,10 @@ async def test_an_open_breaker_refuses_without_a_call(emulator: Emulator) -> Non
         with pytest.raises(VendorUnavailable) as refused:
             await connector.list_users(ListQuery(), None, 5)
         assert (refused.value.status, refused.value.breaker) == (None, "OPEN")
+        assert (refused.value.method, refused.value.path) == ("GET", "/lms/users")
+        assert refused.value.detail.startswith(
+            "circuit breaker OPEN after repeated failures; next probe in "
+        )
     finally:
         await connector.close()
     assert emulator.count("kombo", "/lms/users") == 2
