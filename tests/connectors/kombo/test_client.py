@@ -480,6 +480,7 @@ class ErrorCase:
     vendor_code: str | None = None
     retry_after: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None  # when one detail must be told from the others of its class
 
 
 ERROR_CASES = {
@@ -578,6 +579,13 @@ ERROR_CASES = {
         VendorBadResponse,
         calls=1,
         status=200,
+        detail="response is not JSON",
+    ),
+    "300 with HTML is a refusal": ErrorCase(
+        [{"status": 300, "body": "<html>choose</html>", "content_type": "text/html"}],
+        VendorRejectedRequest,
+        calls=1,
+        status=300,
     ),
     "200 with an envelope of the wrong shape": ErrorCase(
         [{"payload": without_field(load_fixture("kombo", "users"), "data.results")}],
@@ -636,6 +644,8 @@ async def test_error_classification(
         assert detail == "response is not JSON" or re.fullmatch(
             r"unexpected response shape \(\d+ problems\)", detail
         ), detail
+    if case.detail is not None:
+        assert error.detail == case.detail
 
 
 #: What an error status says after the source, path and status.
