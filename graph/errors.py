@@ -155,9 +155,13 @@ def _shape(error: GraphQLError) -> None:
         error.extensions, error.message = source_error_extensions(original), original.message
     elif isinstance(original, UserInputError):
         error.extensions, error.message = {"code": original.code}, str(original)
+    elif isinstance(original, GraphQLError) and original is not error and error.path is None:
+        # A request error graphql-core wraps (a variable that does not coerce).
+        _shape(original)
+        error.extensions, error.message = original.extensions, original.message
     else:
-        # Also graphql-core's own errors raised while executing (a vendor's value past
-        # Int's 32 bits): the request was valid, so no GRAPHQL_* code fits them.
+        # Also graphql-core's own errors raised while executing a field (a vendor's value
+        # past Int's 32 bits): the request was valid, so no GRAPHQL_* code fits them.
         error.extensions, error.message = {"code": "INTERNAL_SERVER_ERROR"}, INTERNAL_MESSAGE
     # Nothing of the original (a traceback, a vendor body) can reach the response.
     error.original_error = None

@@ -95,7 +95,15 @@ async def test_a_failing_sources_error_is_located_at_its_field() -> None:
 
 @pytest.mark.parametrize(
     ("query", "code"),
-    [("{ __typename", "GRAPHQL_PARSE_FAILED"), ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED")],
+    [
+        ("{ __typename", "GRAPHQL_PARSE_FAILED"),
+        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+        # a variable that does not coerce (here: missing) fails before execution starts
+        (
+            "query Q($first: Int!) { users(first: $first) { totalCount } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+    ],
 )
 async def test_a_request_that_does_not_parse_or_validate_gets_its_code(
     query: str, code: str
