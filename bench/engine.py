@@ -114,6 +114,7 @@ async def asgi_post(app: ASGIApp, body: bytes) -> tuple[int, bytes]:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+            _require_executed(dict(message.get("headers", [])).get(b"x-lms-graph-cache", b""))
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
@@ -121,6 +122,12 @@ async def asgi_post(app: ASGIApp, body: bytes) -> tuple[int, bytes]:
 
     await app(scope, receive, send)
     return status, b"".join(chunks)
+
+
+def _require_executed(cache_status: bytes | str) -> None:
+    """This bench measures execution: an answer from the response cache would not."""
+    if cache_status in (b"HIT", "HIT"):
+        raise BenchError("answered from the response cache, not executed: set responses = false")
 
 
 # -- plain graphql-core over the same records --------------------------------------------
@@ -330,6 +337,7 @@ def _poster(
     async def post() -> tuple[int, bytes]:
         headers = {"content-type": "application/json"}
         async with session.post(url, data=body, headers=headers) as response:
+            _require_executed(response.headers.get("x-lms-graph-cache", ""))
             return response.status, await response.read()
 
     return post
@@ -349,7 +357,8 @@ async def main(argv: list[str]) -> None:
     async with Emulator([tenant]) as emulator:
         config = AppConfig(
             sources=[kombo_source("bench", emulator, tenant)],
-            cache=CacheSettings(backend="memory"),
+            # The entity cache warm, the response cache off: every run executes the query.
+            cache=CacheSettings(backend="memory", responses=False),
             server=ServerSettings.model_validate({"cursor_secret": "bench"}),
         )
         app = create_app(config)
