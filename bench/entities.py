@@ -6,9 +6,9 @@ four-vendor demo emulator and resolves N users, spread over the four sources, th
 ``@key(fields: "id")``) and ``_entities`` with email representations (``@key(fields:
 "email")``, every source asked). Prints the vendor calls per vendor of a run and the median
 wall time, cold (cache off; the calls are a run's after the first, which also logs in to
-Absorb) and warm (memory cache filled by one run). Stops with an error when a cold run
-makes no vendor call, a warm one makes any, cold and warm answers differ, or ``_entities``
-by ID answers or calls differently from ``nodes(ids:)``.
+Absorb) and warm (entity cache filled by one run; the response cache off). Stops with an
+error when a cold run makes no vendor call, a warm one makes any, cold and warm answers
+differ, or ``_entities`` by ID answers or calls differently from ``nodes(ids:)``.
 
     python -m bench.entities [--users 50] [--runs 5] [--latency-ms 50]
 """
@@ -62,7 +62,8 @@ async def _row(
             elapsed, calls, cold = await _run(server, emulator, query, variables)
             cold_times.append(elapsed)
     warm_times: list[float] = []
-    async with run_server(sources, CacheSettings(backend="memory"), server=SUBGRAPH) as server:
+    entities_only = CacheSettings(backend="memory", responses=False)  # every run executes
+    async with run_server(sources, entities_only, server=SUBGRAPH) as server:
         await _run(server, emulator, query, variables)  # fills the cache
         for _ in range(runs):
             elapsed, warm_calls, warm = await _run(server, emulator, query, variables)

@@ -4,7 +4,8 @@ Runs the real server (uvicorn + connectors + DataLoaders) over loopback against 
 vendor emulator, pages the canonical query (users → progressions → revision → course
 → skills) through every user, and prints per-endpoint call counts and wall-time medians.
 Cold runs have the cache off, so every run pays the vendor calls it counts; warm runs
-page again through a server whose memory cache one traversal has filled. The bench
+page again through a server whose entity cache (memory; the response cache off, so every
+run executes) one traversal has filled. The bench
 stops with an error when a cold traversal makes no vendor call or a warm one makes any.
 
     python -m bench.upstream_calls [--users 50 500] [--page 50] [--runs 5] [--latency-ms 0]
@@ -59,7 +60,7 @@ async def measure(users: int, page: int, runs: int, latency_ms: float) -> None:
         sources = [kombo_source("bench", emulator, tenant)]
         async with run_server(sources, CacheSettings(backend="none")) as server:
             cold_times, calls, cold_pages = await _runs(server, emulator, page, runs)
-        async with run_server(sources, CacheSettings(backend="memory")) as server:
+        async with run_server(sources, CacheSettings(backend="memory", responses=False)) as server:
             await _traverse(server, page)  # fills the cache
             warm_times, warm_calls, warm_pages = await _runs(server, emulator, page, runs)
     label = f"{users} users"
