@@ -6,13 +6,9 @@ import asyncio
 import base64
 import socket
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest
 
-from connectors.sandbox import Emulator, demo_emulator
-from connectors.sandbox.control import EmulatorControl
 from connectors.sandbox.server import (
     DEMO_ABSORB_API_KEY,
     DEMO_ABSORB_PASSWORD,
@@ -21,6 +17,7 @@ from connectors.sandbox.server import (
     DEMO_STACKONE_API_KEY,
 )
 from graph.clients import key_sha256
+from tests.demo_fixtures import control, emulator  # noqa: F401  (fixtures of this folder)
 
 #: A client's key and the cursor secret the secret-hunting tests configure.
 CLIENT_KEY = "client-key-7f3a9c1e-never-in-any-output"
@@ -60,15 +57,3 @@ async def wait_until_healthy(base: str, seconds: float = 20.0) -> None:
                 pass
             assert time.monotonic() < deadline, f"{base} did not become healthy"
             await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with demo_emulator(seed=7, users=12) as running:
-        yield running
-
-
-@pytest.fixture
-async def control(emulator: Emulator) -> AsyncIterator[EmulatorControl]:
-    async with aiohttp.ClientSession() as session:
-        yield EmulatorControl(emulator.base_url, session)
