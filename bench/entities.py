@@ -19,31 +19,21 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
 from collections import Counter
 from typing import Any
 
 from bench.checks import BenchError, require_cold, require_same, require_warm
+from bench.runs import timed_query
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import SourceSettings
 from graph.config import CacheSettings, ServerSettings
-from tests.harness import GraphQLServer, demo_sources, run_server
+from tests.harness import demo_sources, run_server
 
 FIELDS = "__typename ... on User { id source email firstName }"
 NODES = f"query($ids: [ID!]!) {{ nodes(ids: $ids) {{ {FIELDS} }} }}"
 ENTITIES = f"query($r: [_Any!]!) {{ _entities(representations: $r) {{ {FIELDS} }} }}"
 USERS = "query($n: Int!) { users(first: $n) { edges { node { id email source } } } }"
 SUBGRAPH = ServerSettings(federation=True)
-
-
-async def _run(
-    server: GraphQLServer, emulator: Emulator, query: str, variables: dict[str, Any]
-) -> tuple[float, Counter[str], Any]:
-    emulator.clear_requests()
-    started = time.perf_counter()
-    data = await server.data(query, variables)
-    elapsed = time.perf_counter() - started
-    return elapsed, Counter(request.vendor for request in emulator.requests), data
 
 
 async def _row(
@@ -56,17 +46,17 @@ async def _row(
 ) -> tuple[Counter[str], Any]:
     cold_times: list[float] = []
     async with run_server(sources, CacheSettings(backend="none"), server=SUBGRAPH) as server:
-        _, first_calls, cold = await _run(server, emulator, query, variables)
+        _, first_calls, cold = await timed_query(server, emulator, query, variables)
         calls = first_calls
         for _ in range(runs):
-            elapsed, calls, cold = await _run(server, emulator, query, variables)
+            elapsed, calls, cold = await timed_query(server, emulator, query, variables)
             cold_times.append(elapsed)
     warm_times: list[float] = []
     entities_only = CacheSettings(backend="memory", responses=False)  # every run executes
     async with run_server(sources, entities_only, server=SUBGRAPH) as server:
-        await _run(server, emulator, query, variables)  # fills the cache
+        await timed_query(server, emulator, query, variables)  # fills the cache
         for _ in range(runs):
-            elapsed, warm_calls, warm = await _run(server, emulator, query, variables)
+            elapsed, warm_calls, warm = await timed_query(server, emulator, query, variables)
             require_warm(label, sum(warm_calls.values()))
             warm_times.append(elapsed)
     require_cold(label, sum(calls.values()))

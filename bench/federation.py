@@ -20,30 +20,19 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
-from collections import Counter
 from typing import Any
 
 from bench.checks import require_cold, require_same, require_warm
+from bench.runs import timed_query
 from connectors.sandbox import Emulator, demo_emulator
 from connectors.settings import SourceSettings
 from graph.config import CacheSettings
-from tests.harness import CANONICAL_QUERY, DEMO_SOURCES, GraphQLServer, demo_sources, run_server
+from tests.harness import CANONICAL_QUERY, DEMO_SOURCES, demo_sources, run_server
 
 QUERY = CANONICAL_QUERY.replace(
     "users(first: $first, after: $after)",
     "users(first: $first, after: $after, sources: $sources)",
 ).replace("$after: String)", "$after: String, $sources: [String!])")
-
-
-async def _run(
-    server: GraphQLServer, emulator: Emulator, variables: dict[str, Any]
-) -> tuple[float, Counter[str], dict[str, Any]]:
-    emulator.clear_requests()
-    started = time.perf_counter()
-    data = await server.data(QUERY, variables)
-    elapsed = time.perf_counter() - started
-    return elapsed, Counter(request.vendor for request in emulator.requests), data
 
 
 async def _row(
@@ -55,18 +44,18 @@ async def _row(
 ) -> None:
     cold_times: list[float] = []
     async with run_server(sources, CacheSettings(backend="none")) as server:
-        _, first_calls, cold = await _run(server, emulator, variables)
+        _, first_calls, cold = await timed_query(server, emulator, QUERY, variables)
         calls = first_calls
         for _ in range(runs):
-            elapsed, calls, cold = await _run(server, emulator, variables)
+            elapsed, calls, cold = await timed_query(server, emulator, QUERY, variables)
             cold_times.append(elapsed)
     warm_times: list[float] = []
     # Warm means the entity cache: stored responses (bench/throughput.py) would skip execution.
     entities_only = CacheSettings(backend="memory", responses=False)
     async with run_server(sources, entities_only) as server:
-        await _run(server, emulator, variables)  # fills the cache
+        await timed_query(server, emulator, QUERY, variables)  # fills the cache
         for _ in range(runs):
-            elapsed, warm_calls, warm = await _run(server, emulator, variables)
+            elapsed, warm_calls, warm = await timed_query(server, emulator, QUERY, variables)
             require_warm(label, sum(warm_calls.values()))
             warm_times.append(elapsed)
     require_cold(label, sum(calls.values()))
