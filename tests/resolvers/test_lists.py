@@ -21,12 +21,8 @@ from tests.connectors.strict_mock import StrictAioresponses
 USERS = re.escape(f"{KOMBO_BASE_URL}/lms/users")
 
 
-def users_page(user_id: str, next_cursor: str) -> dict[str, Any]:
-    return with_next(select(load_fixture("kombo", "users"), user_id), next_cursor)
-
-
-async def test_a_vendor_that_hands_back_a_cursor_it_gave_before_fails_that_source() -> None:
-    """A vendor looping over its pages would make a scan to the end read forever."""
+def acme_registry() -> SourceRegistry:
+    """One Kombo source, "acme", answered by the test's aioresponses; no retries."""
     connector = KomboConnector(
         name="acme",
         base_url=KOMBO_BASE_URL,
@@ -34,7 +30,16 @@ async def test_a_vendor_that_hands_back_a_cursor_it_gave_before_fails_that_sourc
         integration_id=KOMBO_INTEGRATION_ID,
         retry=RetryPolicy(max_attempts=1),
     )
-    registry = SourceRegistry([connector])
+    return SourceRegistry([connector])
+
+
+def users_page(user_id: str, next_cursor: str) -> dict[str, Any]:
+    return with_next(select(load_fixture("kombo", "users"), user_id), next_cursor)
+
+
+async def test_a_vendor_that_hands_back_a_cursor_it_gave_before_fails_that_source() -> None:
+    """A vendor looping over its pages would make a scan to the end read forever."""
+    registry = acme_registry()
     with StrictAioresponses() as mock:
         # whatever page size the scan asks for
         first, then = (re.compile(rf"{USERS}\?{q}page_size=\d+$") for q in ("", "cursor=p2&"))
@@ -74,14 +79,7 @@ async def test_source_and_sources_together_are_refused_before_any_call() -> None
 
 
 async def test_a_cursor_of_one_list_is_refused_by_another() -> None:
-    connector = KomboConnector(
-        name="acme",
-        base_url=KOMBO_BASE_URL,
-        api_key=SecretStr(KOMBO_API_KEY),
-        integration_id=KOMBO_INTEGRATION_ID,
-        retry=RetryPolicy(max_attempts=1),
-    )
-    registry = SourceRegistry([connector])
+    registry = acme_registry()
     with StrictAioresponses() as mock:
         mock.get(re.compile(rf"{USERS}\?page_size=\d+$"), payload=users_page(SARAH, "p2"))
         await registry.open()
