@@ -1,12 +1,26 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from connectors._http import RetryPolicy, _retry_after_seconds
+from connectors._http import RetryPolicy, _retry_after_seconds, count_vendor_calls
+from connectors.base import ListQuery
+from connectors.kombo.client import KomboConnector
+from connectors.observe import observe_calls
+from graph.config import TracingSettings
+from graph.metrics import Metrics
+from graph.telemetry import RequestObserver
+from graph.tracing import Tracing
+from tests.connectors.kombo.env import (
+    KOMBO_SOURCE,
+)
+from tests.connectors.kombo.test_client import SARAH, url, users_page
+from tests.connectors.strict_mock import StrictAioresponses
 
 # -- RetryPolicy.delay ---------------------------------------------------------------------
 
@@ -110,3 +124,43 @@ def test_retry_after_garbage_is_none(header: str | None) -> None:
 def test_retry_after_http_date_without_zone_does_not_raise(header: str) -> None:
     # Either reading: a past date treated as UTC (0.0) or an unreadable header (None).
     assert _retry_after_seconds(header) in (0.0, None)
+
+
+# -- the transport over mocked HTTP: what it counts and tells the observer ------------------
+
+
+async def test_every_try_is_counted_for_its_source(
+    kombo: KomboConnector, mock_http: StrictAioresponses
+) -> None:
+    target = url("/lms/users", page_size="10")
+    mock_http.get(target, status=503, repeat=2)
+    mock_http.get(target, payload=users_page(SARAH), repeat=2)
+    calls: Counter[str] = Counter()
+    count_vendor_calls(calls)
+    await kombo.list_users(ListQuery(), None, 10)
+    assert calls == Counter({KOMBO_SOURCE: 3})  # two failed tries and the answer
+    await kombo.list_users(ListQuery(), None, 10)
+    assert calls == Counter({KOMBO_SOURCE: 4})
+
+
+async def test_each_try_is_a_span_and_each_retry_a_counted_reason(
+    kombo: KomboConnector, mock_http: StrictAioresponses
+) -> None:
+    exporter = InMemorySpanExporter()
+    metrics = Metrics()
+    tracing = Tracing(TracingSettings(service_name="lms-graph-test"), exporter)
+    observe_calls(RequestObserver(metrics, tracing))
+    target = url("/lms/users", page_size="10")
+    mock_http.get(target, status=503, repeat=2)
+    mock_http.get(target, payload=users_page(SARAH))
+    await kombo.list_users(ListQuery(), None, 10)
+    spans = exporter.get_finished_spans()
+    assert [span.name for span in spans] == [f"GET {KOMBO_SOURCE} /lms/users"] * 3
+    assert [
+        (attrs["lms_graph.retry_count"], attrs["http.response.status_code"])
+        for attrs in (dict(span.attributes or {}) for span in spans)
+    ] == [(0, 503), (1, 503), (2, 200)]
+    where = {"source": KOMBO_SOURCE, "endpoint": "/lms/users"}
+    sample = metrics.registry.get_sample_value
+    assert sample("lms_graph_vendor_retries_total", {**where, "reason": "SOURCE_UNAVAILABLE"}) == 2
+    assert sample("lms_graph_vendor_requests_total", {**where, "status": "503"}) == 2

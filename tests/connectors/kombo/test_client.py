@@ -601,15 +601,17 @@ ERROR_CASES = {
     ),
     "200 with an empty body": ErrorCase([{"body": b""}], VendorBadResponse, calls=1, status=200),
     "connection error": ErrorCase(
-        [{"exception": aiohttp.ClientConnectionError(), "repeat": 3}],
+        [{"exception": aiohttp.ServerDisconnectedError(), "repeat": 3}],
         VendorUnavailable,
         calls=3,
+        detail="connection failed (ServerDisconnectedError)",  # what failed, never a URL
     ),
     "timeout": ErrorCase(
         # asyncio.TimeoutError is TimeoutError since Python 3.11.
         [{"exception": TimeoutError(), "repeat": 3}],
         VendorUnavailable,
         calls=3,
+        detail="timed out",
     ),
 }
 
