@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
+from aioresponses import CallbackResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
+from yarl import URL
 
 from connectors._http import RetryPolicy, _retry_after_seconds, count_vendor_calls
 from connectors.base import ListQuery
+from connectors.breaker import BreakerState, CircuitBreaker
+from connectors.deadline import bind_deadline
+from connectors.errors import VendorNotFound, VendorTimeout, VendorUnavailable
 from connectors.kombo.client import KomboConnector
 from connectors.observe import observe_calls
 from graph.config import TracingSettings
@@ -17,10 +26,13 @@ from graph.metrics import Metrics
 from graph.telemetry import RequestObserver
 from graph.tracing import Tracing
 from tests.connectors.kombo.env import (
+    KOMBO_API_KEY,
+    KOMBO_BASE_URL,
+    KOMBO_INTEGRATION_ID,
     KOMBO_SOURCE,
 )
 from tests.connectors.kombo.test_client import SARAH, url, users_page
-from tests.connectors.strict_mock import StrictAioresponses
+from tests.connectors.strict_mock import CompatClientResponse, StrictAioresponses
 
 # -- RetryPolicy.delay ---------------------------------------------------------------------
 
@@ -164,3 +176,157 @@ async def test_each_try_is_a_span_and_each_retry_a_counted_reason(
     sample = metrics.registry.get_sample_value
     assert sample("lms_graph_vendor_retries_total", {**where, "reason": "SOURCE_UNAVAILABLE"}) == 2
     assert sample("lms_graph_vendor_requests_total", {**where, "status": "503"}) == 2
+
+
+# -- the breaker's bookkeeping around each attempt, on the loop's clock ---------------------
+
+
+class LoopClock:
+    """The running loop's clock, moved only by the test, and the breaker's clock too: the
+    transport times its attempts and the request's deadline on the loop, so a vendor that
+    stays silent for a second costs the test no second."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0  # a whole number of seconds: durations come out exact
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def clock() -> AsyncIterator[LoopClock]:
+    moved = LoopClock()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(asyncio.get_running_loop(), "time", moved)
+        yield moved
+
+
+def kombo_with(**extra: Any) -> KomboConnector:
+    """A Kombo source on the mocked API, with one try per call unless ``extra`` says more."""
+    settings: dict[str, Any] = {"retry": RetryPolicy(max_attempts=1), **extra}
+    return KomboConnector(
+        name=KOMBO_SOURCE,
+        base_url=KOMBO_BASE_URL,
+        api_key=SecretStr(KOMBO_API_KEY),
+        integration_id=KOMBO_INTEGRATION_ID,
+        **settings,
+    )
+
+
+class SilentAtFirst:
+    """The users endpoint of a vendor that first stays silent while ``seconds`` pass on
+    ``clock`` (until the call is cut or cancelled: the mock of such a call stays
+    registered, hence one mock for every call), then answers a page."""
+
+    def __init__(self, clock: LoopClock, seconds: float) -> None:
+        self.clock, self.seconds = clock, seconds
+        self.heard = asyncio.Event()  # the silent call is in flight
+
+    async def answer(self, _url: URL, **_kwargs: Any) -> CallbackResult:
+        if not self.heard.is_set():
+            self.heard.set()
+            self.clock.now += self.seconds
+            await asyncio.Event().wait()
+        return CallbackResult(response_class=CompatClientResponse, payload=users_page(SARAH))
+
+
+async def half_open(
+    connector: KomboConnector, mock_http: StrictAioresponses, clock: LoopClock
+) -> None:
+    """Open the breaker (threshold 1) with one 503, then let its cooldown pass."""
+    mock_http.get(url("/lms/users", page_size="10"), status=503)
+    with pytest.raises(VendorUnavailable):
+        await connector.list_users(ListQuery(), None, 10)
+    assert connector.breaker.state is BreakerState.OPEN
+    clock.now += COOLDOWN
+    assert connector.breaker.state is BreakerState.HALF_OPEN
+
+
+COOLDOWN = 10.0
+
+
+async def answers_the_next_probe(connector: KomboConnector) -> None:
+    """The next call is let through as the probe, and its answer closes the breaker."""
+    page = await connector.list_users(ListQuery(), None, 10)
+    assert [user.id for user in page.items] == [SARAH]
+    assert connector.breaker.state is BreakerState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("silence", "counted"),
+    [
+        (0.5, False),  # cut early: the request's deadline was short, the vendor may be fine
+        (1.0, True),  # a second without an answer counts as an outage: the probe failed
+    ],
+)
+async def test_a_probe_cut_by_the_deadline_counts_as_an_outage_only_after_a_second(
+    mock_http: StrictAioresponses, clock: LoopClock, silence: float, counted: bool
+) -> None:
+    connector = kombo_with(breaker=CircuitBreaker(1, COOLDOWN, clock=clock))
+    await connector.open()
+    try:
+        await half_open(connector, mock_http, clock)
+        silent = SilentAtFirst(clock, silence)
+        mock_http.get(url("/lms/users", page_size="10"), callback=silent.answer, repeat=True)
+        bind_deadline(silence)
+        with pytest.raises(VendorTimeout, match="no answer before the request's deadline"):
+            await connector.list_users(ListQuery(), None, 10)
+        bind_deadline(60)  # the next request's
+        if counted:
+            assert connector.breaker.state is BreakerState.OPEN
+            assert connector.breaker.retry_in == COOLDOWN
+            clock.now += COOLDOWN
+        else:
+            assert connector.breaker.state is BreakerState.HALF_OPEN
+        # Either way the probe's slot is free again: one more call goes through.
+        await answers_the_next_probe(connector)
+    finally:
+        await connector.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "reopened"),
+    [
+        (503, True),  # the vendor is still down: open for another cooldown
+        (404, False),  # the vendor answered, if only to say no: it is back
+    ],
+)
+async def test_a_probe_answered_with_an_error_decides_the_breaker(
+    mock_http: StrictAioresponses, clock: LoopClock, status: int, reopened: bool
+) -> None:
+    connector = kombo_with(breaker=CircuitBreaker(1, COOLDOWN, clock=clock))
+    await connector.open()
+    try:
+        await half_open(connector, mock_http, clock)
+        mock_http.get(url("/lms/users", page_size="10"), status=status)
+        with pytest.raises(VendorUnavailable if reopened else VendorNotFound):
+            await connector.list_users(ListQuery(), None, 10)
+        if reopened:
+            assert connector.breaker.state is BreakerState.OPEN
+            assert connector.breaker.retry_in == COOLDOWN
+            clock.now += COOLDOWN
+        else:
+            assert connector.breaker.state is BreakerState.CLOSED
+        mock_http.get(url("/lms/users", page_size="10"), payload=users_page(SARAH))
+        await answers_the_next_probe(connector)
+    finally:
+        await connector.close()
+
+
+async def test_a_probe_whose_caller_left_frees_its_slot(mock_http: StrictAioresponses) -> None:
+    clock = LoopClock()  # the breaker's only: this test waits on the loop's real clock
+    connector = kombo_with(breaker=CircuitBreaker(1, COOLDOWN, clock=clock))
+    await connector.open()
+    try:
+        await half_open(connector, mock_http, clock)
+        silent = SilentAtFirst(clock, 0)
+        mock_http.get(url("/lms/users", page_size="10"), callback=silent.answer, repeat=True)
+        probe = asyncio.create_task(connector.list_users(ListQuery(), None, 10))
+        await asyncio.wait_for(silent.heard.wait(), 5)
+        probe.cancel()  # the client disconnected
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+        assert connector.breaker.state is BreakerState.HALF_OPEN
+        await answers_the_next_probe(connector)
+    finally:
+        await connector.close()
