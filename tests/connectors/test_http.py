@@ -330,3 +330,19 @@ async def test_a_probe_whose_caller_left_frees_its_slot(mock_http: StrictAioresp
         await answers_the_next_probe(connector)
     finally:
         await connector.close()
+
+
+async def test_a_deadline_reached_before_the_call_sends_nothing(
+    mock_http: StrictAioresponses, clock: LoopClock
+) -> None:
+    connector = kombo_with()
+    await connector.open()
+    calls: Counter[str] = Counter()
+    count_vendor_calls(calls)
+    try:
+        bind_deadline(0)  # due this very instant: nothing is left to wait for an answer
+        with pytest.raises(VendorTimeout, match="the request's deadline passed before the call"):
+            await connector.list_users(ListQuery(), None, 10)
+    finally:
+        await connector.close()
+    assert (calls, mock_http.calls) == (Counter(), [])
