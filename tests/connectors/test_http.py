@@ -168,10 +168,26 @@ async def test_each_try_is_a_span_and_each_retry_a_counted_reason(
     await kombo.list_users(ListQuery(), None, 10)
     spans = exporter.get_finished_spans()
     assert [span.name for span in spans] == [f"GET {KOMBO_SOURCE} /lms/users"] * 3
+    tries = [dict(span.attributes or {}) for span in spans]
     assert [
-        (attrs["lms_graph.retry_count"], attrs["http.response.status_code"])
-        for attrs in (dict(span.attributes or {}) for span in spans)
-    ] == [(0, 503), (1, 503), (2, 200)]
+        (t["lms_graph.retry_count"], t["http.response.status_code"], t.get("error.type"))
+        for t in tries
+    ] == [(0, 503, "SOURCE_UNAVAILABLE"), (1, 503, "SOURCE_UNAVAILABLE"), (2, 200, None)]
+    for attributes in tries:
+        assert {
+            key: attributes[key]
+            for key in (
+                "lms_graph.source",
+                "lms_graph.vendor",
+                "http.request.method",
+                "url.template",
+            )
+        } == {
+            "lms_graph.source": KOMBO_SOURCE,
+            "lms_graph.vendor": "kombo",
+            "http.request.method": "GET",
+            "url.template": "/lms/users",
+        }
     where = {"source": KOMBO_SOURCE, "endpoint": "/lms/users"}
     sample = metrics.registry.get_sample_value
     assert sample("lms_graph_vendor_retries_total", {**where, "reason": "SOURCE_UNAVAILABLE"}) == 2
