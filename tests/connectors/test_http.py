@@ -18,7 +18,7 @@ from connectors._http import RetryPolicy, _retry_after_seconds, count_vendor_cal
 from connectors.base import ListQuery
 from connectors.breaker import BreakerState, CircuitBreaker
 from connectors.deadline import bind_deadline
-from connectors.errors import VendorNotFound, VendorTimeout, VendorUnavailable
+from connectors.errors import VendorNotFound, VendorRateLimited, VendorTimeout, VendorUnavailable
 from connectors.kombo.client import KomboConnector
 from connectors.observe import observe_calls
 from graph.config import TracingSettings
@@ -362,3 +362,19 @@ async def test_a_deadline_reached_before_the_call_sends_nothing(
     finally:
         await connector.close()
     assert (calls, mock_http.calls) == (Counter(), [])
+
+
+async def test_no_retry_whose_wait_would_end_right_at_the_deadline(
+    mock_http: StrictAioresponses, slept: list[float], clock: LoopClock
+) -> None:
+    connector = kombo_with(retry=RetryPolicy(max_attempts=3))
+    await connector.open()
+    mock_http.get(url("/lms/users", page_size="10"), status=429, headers={"Retry-After": "2"})
+    try:
+        bind_deadline(2)  # the retry would start with no time left for its answer
+        with pytest.raises(VendorRateLimited) as caught:
+            await connector.list_users(ListQuery(), None, 10)
+    finally:
+        await connector.close()
+    assert caught.value.retry_after == 2.0
+    assert (slept, len(mock_http.calls)) == ([], 1)
