@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 
@@ -141,3 +142,18 @@ async def test_the_breaker_counts_only_outages(
     assert failed.value.status == status
     assert emulator.count("kombo", "/lms/users") == 2
     assert breaker.state is (BreakerState.OPEN if outage else BreakerState.CLOSED)
+
+
+async def test_the_sources_own_timeout_ends_a_silent_call(emulator: Emulator) -> None:
+    emulator.inject_fault("kombo", "/lms/users", mode="hang", times=None)
+    quick = aiohttp.ClientTimeout(total=0.2)
+    connector = kombo(emulator, timeout=quick, retry=RetryPolicy(max_attempts=1))
+    await connector.open()
+    try:
+        bind_deadline(5.0)  # far later: the source's timeout comes first
+        with pytest.raises(VendorUnavailable) as caught:
+            await connector.list_users(ListQuery(), None, 5)
+    finally:
+        await connector.close()
+    assert (caught.value.code, caught.value.detail) == ("SOURCE_UNAVAILABLE", "timed out")
+    await until(_logged(emulator))
