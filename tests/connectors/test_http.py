@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -31,7 +32,7 @@ from tests.connectors.kombo.env import (
     KOMBO_INTEGRATION_ID,
     KOMBO_SOURCE,
 )
-from tests.connectors.kombo.test_client import SARAH, url, users_page
+from tests.connectors.kombo.test_client import SARAH, renamed_users, url, users_page
 from tests.connectors.strict_mock import CompatClientResponse, StrictAioresponses
 
 # -- RetryPolicy.delay ---------------------------------------------------------------------
@@ -378,3 +379,33 @@ async def test_no_retry_whose_wait_would_end_right_at_the_deadline(
         await connector.close()
     assert caught.value.retry_after == 2.0
     assert (slept, len(mock_http.calls)) == ([], 1)
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["Content-Length", "streamed"])
+async def test_a_body_of_exactly_the_cap_is_read(
+    mock_http: StrictAioresponses, declared: bool
+) -> None:
+    body = json.dumps(users_page(SARAH)).encode()
+    headers = {"Content-Length": str(len(body))} if declared else {}
+    connector = kombo_with(max_response_bytes=len(body))
+    await connector.open()
+    mock_http.get(url("/lms/users", page_size="10"), body=body, headers=headers)
+    try:
+        page = await connector.list_users(ListQuery(), None, 10)
+    finally:
+        await connector.close()
+    assert [user.id for user in page.items] == [SARAH]
+
+
+async def test_a_body_of_many_chunks_is_read_whole(mock_http: StrictAioresponses) -> None:
+    ids = [f"user{n:04d}" for n in range(120)]
+    body = json.dumps(renamed_users(ids)).encode()
+    assert len(body) > 64 * 1024  # the transport reads 64 KiB at a time
+    connector = kombo_with()
+    await connector.open()
+    mock_http.get(url("/lms/users", page_size="120"), body=body)
+    try:
+        page = await connector.list_users(ListQuery(), None, 120)
+    finally:
+        await connector.close()
+    assert [user.id for user in page.items] == ids
