@@ -157,3 +157,21 @@ async def test_the_sources_own_timeout_ends_a_silent_call(emulator: Emulator) ->
         await connector.close()
     assert (caught.value.code, caught.value.detail) == ("SOURCE_UNAVAILABLE", "timed out")
     await until(_logged(emulator))
+
+
+async def test_vendor_calls_ignore_proxy_settings_in_the_environment(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where vendor calls go is the source's base_url alone, whatever the process inherits.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    connector = kombo(emulator, retry=RetryPolicy(max_attempts=1))
+    await connector.open()
+    try:
+        page = await connector.list_users(ListQuery(), None, 2)
+    finally:
+        await connector.close()
+    assert len(page.items) == 2
+    assert emulator.count("kombo", "/lms/users") == 1
