@@ -198,6 +198,9 @@ async def test_each_try_is_a_span_and_each_retry_a_counted_reason(
 # -- the breaker's bookkeeping around each attempt, on the loop's clock ---------------------
 
 
+COOLDOWN = 10.0  # of every breaker below
+
+
 class LoopClock:
     """The running loop's clock, moved only by the test, and the breaker's clock too: the
     transport times its attempts and the request's deadline on the loop, so a vendor that
@@ -257,9 +260,6 @@ async def half_open(
     assert connector.breaker.state is BreakerState.OPEN
     clock.now += COOLDOWN
     assert connector.breaker.state is BreakerState.HALF_OPEN
-
-
-COOLDOWN = 10.0
 
 
 async def answers_the_next_probe(connector: KomboConnector) -> None:
