@@ -13,6 +13,7 @@ from resolvers.cache.responses import (
     RESPONSES_PREFIX,
     StoredResponse,
     clear_responses,
+    etag_of,
     response_key,
     response_markers,
     scope_digest,
@@ -76,8 +77,26 @@ def test_a_stored_response_reads_back_and_garbage_is_a_miss() -> None:
     )
     assert stored.body == b'{"data":{"users":{"edges":[]}}}'
     assert StoredResponse.decode(stored.encode()) == stored
+    assert stored.operation is None
     for garbage in [b"", b"\x00not an entry", b"{}\n{}", b'{"etag": 1}\nbody', stored.body]:
         assert StoredResponse.decode(garbage) is None
+
+
+def test_a_stored_response_keeps_its_operation_for_the_metrics_of_a_hit() -> None:
+    stored = StoredResponse.build(
+        {"users": None}, built_at=0, expires_at=1, oldest={}, cost=None, operation="Users"
+    )
+    decoded = StoredResponse.decode(stored.encode())
+    assert decoded is not None
+    assert (stored.operation, decoded.operation) == ("Users", "Users")
+
+
+def test_each_marker_sits_under_its_source_and_names_its_response() -> None:
+    digest = key().removeprefix(RESPONSES_PREFIX)
+    assert response_markers(key(), ["acme", "globex"]) == [
+        f"lms-graph:v1:acme:response:{digest}",
+        f"lms-graph:v1:globex:response:{digest}",
+    ]
 
 
 async def test_clearing_a_source_drops_exactly_the_responses_that_used_it() -> None:
@@ -104,3 +123,6 @@ def test_what_orjson_refuses_is_stored_through_the_standard_library() -> None:
     data = {"remoteData": {"big": 2**70, "odd": "\ud800"}}
     stored = StoredResponse.build(data, built_at=0, expires_at=1, oldest={"acme": 0}, cost=None)
     assert json.loads(stored.body) == {"data": data}
+    # As compact as orjson's bytes: no spaces sent, and the ETag is of exactly these.
+    assert stored.body == b'{"data":{"remoteData":{"big":1180591620717411303424,"odd":"\\ud800"}}}'
+    assert stored.etag == etag_of(stored.body)
