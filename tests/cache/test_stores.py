@@ -8,6 +8,7 @@ import random
 import re
 
 import pytest
+import redis
 from redis.asyncio.connection import SSLConnection
 
 from resolvers.cache import MemoryStore, RedisStore, create_store, redacted_url
@@ -53,6 +54,8 @@ async def test_memory_is_bounded_by_the_bytes_of_its_entries() -> None:
     await store.set_many([("k9", b"z" * store.backend.maxsize)], ttl=60)
     assert await store.get_many(["k9"]) == [None]
     assert store.bytes_held <= store.backend.maxsize
+    await store.set_many([("new", b"z" * store.backend.maxsize)], ttl=60)  # no older value
+    assert await store.get_many(["new", "k8"]) == [None, b"x" * 100]
 
 
 async def test_memory_bytes_stay_bounded_under_any_traffic() -> None:
@@ -102,6 +105,51 @@ async def test_memory_keeps_entries_without_ttl_and_lists_keys_by_prefix() -> No
     assert await store.keys("lms-graph:v1:") == ["lms-graph:v1:b"]
 
 
+async def test_memory_ttls_of_1_are_kept_and_of_0_leave_the_entry_there_as_it_was() -> None:
+    clock = FakeClock()
+    store = MemoryStore(max_bytes=2**20, timer=clock)
+    await store.set_many([("k", b"v")], ttl=5)
+    await store.set_decoded([("d", b'"v"', "v")], ttl=5)
+    await store.set_many([("one", b"1")], ttl=1)
+    await store.set_decoded([("one-d", b'"1"', "1")], ttl=1)
+    await store.set_many([("k", b"new")], ttl=0)
+    await store.set_decoded([("d", b'"new"', "new")], ttl=0)
+    assert await store.get_many(["k", "one"]) == [b"v", b"1"]
+    assert await store.get_decoded(["d", "one-d"], Decoding()) == ["v", "1"]
+    clock.advance(1)
+    assert await store.get_many(["one"]) == [None]
+    assert await store.get_decoded(["one-d"], Decoding()) == [None]
+    clock.advance(4)  # what the ignored writes found still expires when it was due
+    assert await store.get_many(["k"]) == [None]
+    assert await store.get_decoded(["d"], Decoding()) == [None]
+
+
+async def test_memory_delete_many_counts_the_keys_that_existed() -> None:
+    store = MemoryStore(max_entries=10)
+    await store.set_many([("a", b"1"), ("b", b"2")], ttl=60)
+    assert await store.delete_many(["a", "missing", "a"]) == 1
+    assert await store.get_many(["a", "b"]) == [None, b"2"]
+
+
+class Ticking:
+    """A clock that moves a second each time it is read, like time while code runs."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1
+        return self.now
+
+
+async def test_memory_clear_is_no_error_when_entries_expire_while_it_runs() -> None:
+    store = MemoryStore(max_entries=200, timer=Ticking())
+    for ttl in range(1, 200):  # some are listed live and gone by the time they are deleted
+        await store.set_many([(f"p:{ttl}", b"v")], ttl=ttl)
+    assert 0 < await store.clear("p:") < 199
+    assert await store.keys("p:") == []
+
+
 class Decoding:
     """A decoder that counts its calls."""
 
@@ -131,6 +179,8 @@ async def test_memory_keeps_a_decoded_value_in_place_of_its_bytes() -> None:
     assert decode.calls == 2
     await store.set_decoded([("gone", b"x", value)], ttl=0)
     assert await store.get_decoded(["gone"], decode) == [None]
+    await store.set_decoded([("kept", b"x", value)], ttl=None)  # until evicted or deleted
+    assert await store.get_decoded(["kept"], decode) == [value]
 
 
 async def test_a_memory_store_needs_one_bound_and_room_for_one_entry() -> None:
@@ -154,13 +204,20 @@ async def test_redis_store_round_trips_bytes_with_a_ttl(redis_server: RedisServe
         decode = Decoding()
         assert await store.get_decoded(["lms-graph:d", "nope"], decode) == ["text", None]
         assert decode.calls == 1
+        client = redis_server.client()
+        assert 0 < client.ttl("lms-graph:d") <= 60
+        # A TTL of 1 is kept; one of 0 stores nothing (Redis would keep it forever).
+        await store.set_many([("lms-graph:one", b"1")], 1)
+        await store.set_many([("lms-graph:zero", b"0")], 0)
+        assert await store.get_many(["lms-graph:one", "lms-graph:zero"]) == [b"1", None]
+        assert client.exists("lms-graph:zero") == 0
+        client.delete("lms-graph:one")
         await store.set_many([("lms-graph:x:1", b"\x00\xffbytes"), ("lms-graph:x:2", b"{}")], 60)
         assert await store.get_many(["lms-graph:x:1", "lms-graph:x:2", "nope"]) == [
             b"\x00\xffbytes",
             b"{}",
             None,
         ]
-        client = redis_server.client()
         assert 0 < client.ttl("lms-graph:x:1") <= 60
         client.set("other-app:key", b"keep")
         await store.set_many([("lms-graph:documents:[x]", b"doc")], None)
@@ -281,16 +338,48 @@ async def test_a_failing_store_is_left_alone_then_tried_again(
     assert logged[1][1] == f"cache {store.description} answers again"
 
 
+def redis_calls(client: redis.Redis, command: str) -> int:
+    """How many times Redis ran ``command`` since its statistics were last reset."""
+    stats = client.info("commandstats").get(f"cmdstat_{command}", {})
+    return int(stats.get("calls", 0))
+
+
 async def test_redis_clear_deletes_and_counts_more_keys_than_one_batch(
     redis_server: RedisServer,
 ) -> None:
     client = redis_server.client()
-    client.mset({f"lms-graph:v1:s:{n}": b"x" for n in range(2 * _SCAN_BATCH + 1)})
+    many = 2 * _SCAN_BATCH + 1
+    client.mset({f"lms-graph:v1:s:{n}": b"x" for n in range(many)})
     client.set("lms-graph:documents:d", b"keep")
     store = create_store("redis", redis_server.url)
     try:
-        assert await store.clear("lms-graph:v1:") == 2 * _SCAN_BATCH + 1
+        # A few round trips per batch of keys, not SCAN's default of one per 10 keys.
+        client.config_resetstat()
+        assert len(await store.keys("lms-graph:v1:")) == many
+        assert redis_calls(client, "scan") <= 2 * math.ceil(many / _SCAN_BATCH)
+        client.config_resetstat()
+        assert await store.clear("lms-graph:v1:") == many
         assert client.keys("*") == [b"lms-graph:documents:d"]
+        assert redis_calls(client, "scan") <= 2 * math.ceil(many / _SCAN_BATCH)
+        assert redis_calls(client, "del") == math.ceil(many / _SCAN_BATCH)
+    finally:
+        await store.close()
+        client.close()
+
+
+async def test_redis_delete_many_counts_what_existed_in_batches(
+    redis_server: RedisServer,
+) -> None:
+    client = redis_server.client()
+    keys = [f"lms-graph:responses:v1:{n}" for n in range(2 * _SCAN_BATCH + 1)]
+    client.mset(dict.fromkeys(keys, b"x"))
+    client.set("lms-graph:responses:v1:other", b"keep")
+    store = create_store("redis", redis_server.url)
+    try:
+        client.config_resetstat()
+        assert await store.delete_many([*keys, "lms-graph:responses:v1:missing"]) == len(keys)
+        assert redis_calls(client, "del") == math.ceil((len(keys) + 1) / _SCAN_BATCH)
+        assert client.keys("*") == [b"lms-graph:responses:v1:other"]
     finally:
         await store.close()
         client.close()
