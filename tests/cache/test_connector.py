@@ -21,8 +21,10 @@ from resolvers.cache import (
     CachedConnector,
     CacheKeys,
     CachePolicy,
+    Freshness,
     MemoryStore,
     StaleNotice,
+    collect_freshness,
     collect_stale_notices,
     create_store,
 )
@@ -208,19 +210,70 @@ async def test_an_expired_entry_stands_in_for_a_failing_source_within_the_window
     cached: CachedConnector, emulator: Emulator, acme: KomboTenant, clock: FakeClock
 ) -> None:
     a = acme.world.users[0].id
+    stored_at = clock.now
     fresh = await cached.fetch_users([a])
     notices: list[StaleNotice] = []
     collect_stale_notices(notices)
+    freshness = Freshness()
+    collect_freshness(freshness)
     clock.advance(POLICY.ttl_seconds + 30)
     emulator.inject_fault("kombo", USERS, status=400)
     assert await cached.fetch_users([a]) == fresh
     assert notices == [StaleNotice("acme", POLICY.ttl_seconds + 30, "SOURCE_REJECTED_REQUEST")]
+    assert freshness.oldest == {"acme": stored_at}  # extensions.freshness shows its age
     assert cached.stats.stale_served == 1
     clock.advance(POLICY.stale_if_error_seconds)  # now past the window
     emulator.inject_fault("kombo", USERS, status=400)
     with pytest.raises(VendorRejectedRequest):
         await cached.fetch_users([a])
     assert len(notices) == 1
+
+
+async def test_a_clock_stepped_back_never_makes_a_stale_age_negative(
+    cached: CachedConnector, emulator: Emulator, acme: KomboTenant, clock: FakeClock
+) -> None:
+    """Wall time, shared through Redis, can step back (NTP) while the vendor call fails:
+    the notice then says 0 seconds, not a negative age."""
+    a = acme.world.users[0].id
+    fresh = await cached.fetch_users([a])
+    notices: list[StaleNotice] = []
+    collect_stale_notices(notices)
+    clock.advance(POLICY.ttl_seconds + 30)
+    emulator.inject_fault("kombo", USERS, status=400, delay_seconds=0.2)
+    caller = asyncio.create_task(cached.fetch_users([a]))
+
+    async def asked() -> bool:
+        return bool(emulator.in_flight)
+
+    await until(asked)  # the entry was read as stale; now the clock steps back an hour
+    clock.advance(-3600)
+    assert await caller == fresh
+    assert notices == [StaleNotice("acme", 0.0, "SOURCE_REJECTED_REQUEST")]
+
+
+async def test_the_store_keeps_records_through_the_stale_window_and_unknown_ids_while_fresh(
+    emulator: Emulator, acme: KomboTenant, clock: FakeClock
+) -> None:
+    """The store's own TTL: a record stays for its freshness plus the stale window, so it
+    can stand in for a failing source until the window ends; "no such ID" is never served
+    stale, so it leaves as soon as it stops being fresh instead of holding memory."""
+    store = MemoryStore(max_entries=100, timer=clock)  # the store's seconds move with ours
+    cached = CachedConnector(kombo(emulator, acme), store, POLICY, clock=clock)
+    await cached.open()
+    a = acme.world.users[0].id
+    record, ghost = (cached.keys.entity(EntityKind.USERS, i) for i in (a, "ghost"))
+    stored_at = clock.now
+    fresh = await cached.fetch_users([a, "ghost"])
+    clock.now = stored_at + POLICY.negative_ttl_seconds - 0.5
+    assert set(await store.keys("")) == {record, ghost}
+    clock.now = stored_at + POLICY.negative_ttl_seconds
+    assert await store.keys("") == [record]
+    clock.now = stored_at + POLICY.ttl_seconds + POLICY.stale_if_error_seconds - 0.5
+    emulator.inject_fault("kombo", USERS, status=400)
+    assert await cached.fetch_users([a]) == fresh  # the last half second of the window
+    clock.now += 0.5
+    assert await store.keys("") == []
+    await cached.close()
 
 
 async def test_an_unknown_id_is_never_served_stale(
@@ -488,6 +541,27 @@ async def test_an_entity_ttl_of_zero_neither_stores_reads_nor_serves_that_kind(
         await uncached.fetch_users([user_id])
     for connector in (warm, uncached):
         await connector.close()
+
+
+@pytest.mark.parametrize("read", ["health", "record", "unknown id"])
+async def test_reads_past_the_cache_are_reported_live_under_the_sources_name(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore, clock: FakeClock, read: str
+) -> None:
+    """A health check, and a kind whose TTL is 0, ask the vendor now: the request learns
+    that this source's data is 0 s old (extensions.freshness) and fresh this instant only
+    (its response is not stored)."""
+    policy = CachePolicy(entity_ttls={EntityKind.USERS: 0})
+    uncached = CachedConnector(kombo(emulator, acme), store, policy, clock=clock)
+    await uncached.open()
+    freshness = Freshness()
+    collect_freshness(freshness)
+    if read == "health":
+        await uncached.check_health()
+    else:
+        await uncached.fetch_users([acme.world.users[0].id if read == "record" else "ghost"])
+    assert freshness.oldest == {"acme": clock.now}
+    assert freshness.storable_until() == clock.now
+    await uncached.close()
 
 
 def test_the_cached_connector_shows_its_inner_connectors_identity(
