@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -133,3 +134,29 @@ def test_a_record_of_another_kind_is_a_miss_not_a_wrong_record() -> None:
     as_user = ENTITY_CODECS[EntityKind.USERS].encode(USER, 1.0)
     assert ENTITY_CODECS[EntityKind.COURSES].decode(as_user) is None
     assert ENTITY_CODECS[EntityKind.PROGRESSIONS].decode(as_user) is None
+
+
+SPARSE: list[tuple[EntityKind, Record, dict[str, str]]] = [
+    (EntityKind.USERS, User(id="u2", email="bo@acme.com"), {"id": "u2", "email": "bo@acme.com"}),
+    (EntityKind.COURSES, Course(id="c2", title="Go"), {"id": "c2", "title": "Go"}),
+    (EntityKind.SKILLS, Skill(id="s2", name="Go"), {"id": "s2", "name": "Go"}),
+    (
+        EntityKind.PROGRESSIONS,
+        Progression(id="g2", user_id="u2", course_id="c2"),
+        {"id": "g2", "user_id": "u2", "course_id": "c2"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "record", "fields"), SPARSE)
+def test_entries_hold_only_the_fields_that_differ_from_their_defaults(
+    kind: EntityKind, record: Record, fields: dict[str, str]
+) -> None:
+    """What Redis holds, and what the memory bound counts per JSON byte, is the fields a
+    record has: unset ones (None, empty) are left out and come back on reading."""
+    codec = ENTITY_CODECS[kind]
+    raw = codec.encode(record, 5.0)
+    assert json.loads(raw) == {"stored_at": 5.0, "value": fields}
+    entry = codec.decode(raw)
+    assert entry is not None
+    assert entry.value == record
