@@ -293,20 +293,22 @@ async def test_a_corrupt_entry_is_fetched_again_with_one_warning(
     store: MemoryStore,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    users = acme.world.users[:2]
-    garbage = [(cached.keys.entity(EntityKind.USERS, u.id), b'{"stored_at": 1') for u in users]
+    users = acme.world.users[:3]
+    bad = [users[0], users[2]]  # around a good entry, which is still a hit
+    await cached.fetch_users([users[1].id])
+    garbage = [(cached.keys.entity(EntityKind.USERS, u.id), b'{"stored_at": 1') for u in bad]
     await store.set_many(garbage, ttl=60)
     caplog.set_level(logging.WARNING, "lms_graph.cache")
     found = await cached.fetch_users([u.id for u in users])
     assert {u.id: u.first_name for u in found.values()} == {u.id: u.first_name for u in users}
-    assert asked_ids(emulator) == [{u.id for u in users}]
+    assert asked_ids(emulator) == [{users[1].id}, {u.id for u in bad}]
     (warning,) = caplog.records
     assert warning.getMessage() == (
         "source 'acme': cache entries that cannot be read are fetched again"
         f" (first: {garbage[0][0]})"
     )
     await cached.fetch_users([u.id for u in users])
-    assert len(asked_ids(emulator)) == 1  # the rewritten entries are good
+    assert len(asked_ids(emulator)) == 2  # the rewritten entries are good
 
 
 async def test_sources_with_colliding_ids_never_share_entries(
