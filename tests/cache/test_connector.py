@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr, ValidationError
 
 from connectors._http import RetryPolicy
@@ -16,7 +17,12 @@ from connectors.base import ListQuery
 from connectors.errors import VendorRejectedRequest
 from connectors.kombo import KomboConnector
 from connectors.model import EntityKind
+from connectors.observe import observe_calls
 from connectors.sandbox import Emulator, KomboTenant
+from graph.config import TracingSettings
+from graph.metrics import Metrics
+from graph.telemetry import RequestObserver
+from graph.tracing import Tracing
 from resolvers.cache import (
     CachedConnector,
     CacheKeys,
@@ -564,6 +570,34 @@ async def test_reads_past_the_cache_are_reported_live_under_the_sources_name(
     assert freshness.oldest == {"acme": clock.now}
     assert freshness.storable_until() == clock.now
     await uncached.close()
+
+
+async def test_operators_see_hits_and_misses_by_kind_and_why_each_vendor_call_was_made(
+    emulator: Emulator, acme: KomboTenant, store: MemoryStore
+) -> None:
+    """Metrics count each look-up's hits and misses by kind; each vendor call's span says
+    whether the cache missed (``miss``) or caching of that kind is off (``bypass``)."""
+    metrics = Metrics()
+    spans = InMemorySpanExporter()
+    tracing = Tracing(TracingSettings(), spans)
+    observe_calls(RequestObserver(metrics, tracing))
+    policy = CachePolicy(ttl_seconds=60, list_ttl_seconds=0)
+    cached = CachedConnector(kombo(emulator, acme), store, policy)
+    await cached.open()
+    a, b = (user.id for user in acme.world.users[:2])
+    await cached.fetch_users([a])
+    await cached.fetch_users([a, b])
+    await cached.list_users(ListQuery(), None, 2)  # lists are not cached: not counted
+    await cached.close()
+    tracing.shutdown()
+
+    def count(name: str, kind: str) -> float | None:
+        return metrics.registry.get_sample_value(f"lms_graph_cache_{name}_total", {"kind": kind})
+
+    assert (count("hits", "users"), count("misses", "users")) == (1, 2)
+    assert (count("hits", "users_list"), count("misses", "users_list")) == (None, None)
+    calls = [(s.attributes or {}).get("lms_graph.cache") for s in spans.get_finished_spans()]
+    assert calls == ["miss", "miss", "bypass"]
 
 
 def test_the_cached_connector_shows_its_inner_connectors_identity(
