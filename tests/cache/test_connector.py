@@ -551,6 +551,25 @@ async def test_an_entity_ttl_of_zero_neither_stores_reads_nor_serves_that_kind(
         await connector.close()
 
 
+async def test_a_request_is_told_its_oldest_data_and_first_expiry_per_source(
+    cached: CachedConnector, acme: KomboTenant, clock: FakeClock
+) -> None:
+    """extensions.freshness shows the age of a source's oldest data, and a response lives
+    until the first entry it was built from expires, whatever order they are read in."""
+    a, b = (user.id for user in acme.world.users[:2])
+    stored_at = clock.now
+    await cached.fetch_users([a])
+    clock.advance(10)
+    await cached.fetch_users([b])
+    clock.advance(10)
+    for order in ([a, b], [b, a]):
+        freshness = Freshness()
+        collect_freshness(freshness)
+        assert set(await cached.fetch_users(order)) == {a, b}  # both hits
+        assert freshness.oldest == {"acme": stored_at}
+        assert freshness.storable_until() == stored_at + POLICY.ttl_seconds
+
+
 @pytest.mark.parametrize("read", ["health", "record", "unknown id"])
 async def test_reads_past_the_cache_are_reported_live_under_the_sources_name(
     emulator: Emulator, acme: KomboTenant, store: MemoryStore, clock: FakeClock, read: str
