@@ -600,23 +600,29 @@ async def test_operators_see_hits_and_misses_by_kind_and_why_each_vendor_call_wa
     spans = InMemorySpanExporter()
     tracing = Tracing(TracingSettings(), spans)
     observe_calls(RequestObserver(metrics, tracing))
-    policy = CachePolicy(ttl_seconds=60, list_ttl_seconds=0)
+    policy = CachePolicy(ttl_seconds=60, entity_ttls={EntityKind.COURSES: 0})
     cached = CachedConnector(kombo(emulator, acme), store, policy)
     await cached.open()
     a, b = (user.id for user in acme.world.users[:2])
     await cached.fetch_users([a])
     await cached.fetch_users([a, b])
-    await cached.list_users(ListQuery(), None, 2)  # lists are not cached: not counted
+    await cached.list_users(ListQuery(), None, 2)
+    await cached.fetch_progressions_of_users([a, b])
+    await cached.fetch_courses([acme.world.courses[0].id])  # not cached: not counted
     await cached.close()
     tracing.shutdown()
 
-    def count(name: str, kind: str) -> float | None:
-        return metrics.registry.get_sample_value(f"lms_graph_cache_{name}_total", {"kind": kind})
+    def count(kind: str) -> tuple[float | None, float | None]:
+        value, labels = metrics.registry.get_sample_value, {"kind": kind}
+        hits, misses = "lms_graph_cache_hits_total", "lms_graph_cache_misses_total"
+        return value(hits, labels), value(misses, labels)
 
-    assert (count("hits", "users"), count("misses", "users")) == (1, 2)
-    assert (count("hits", "users_list"), count("misses", "users_list")) == (None, None)
+    assert count("users") == (1, 2)
+    assert count("users_list") == (None, 1)
+    assert count("progressions_of_user") == (None, 2)
+    assert count("courses") == (None, None)
     calls = [(s.attributes or {}).get("lms_graph.cache") for s in spans.get_finished_spans()]
-    assert calls == ["miss", "miss", "bypass"]
+    assert calls == ["miss", "miss", "miss", "miss", "bypass"]
 
 
 def test_the_cached_connector_shows_its_inner_connectors_identity(
