@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from connectors.sandbox import Emulator
 from graph.clients import key_sha256
-from tests.cache.helpers import RedisServer
+from tests.cache.helpers import RedisServer, free_port
 from tests.harness import GraphQLServer, cli_server
 
 __all__ = [
@@ -20,7 +19,6 @@ __all__ = [
     "DEPLOY",
     "ROOT",
     "deploy_config",
-    "free_port",
     "instance",
     "instance_env",
 ]
@@ -32,13 +30,6 @@ APP_KEY = "app-key-of-the-deploy-tests-3c9e"
 #: Where the committed config's sources read the emulator each container runs.
 _EMULATOR_URL = "http://127.0.0.1:8700/"
 _EMULATOR_TABLE = re.compile(r"^\[emulator\]\n(?:[^\[\n].*\n|\n)*", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def deploy_config(tmp_path: Path, emulator: Emulator) -> Path:

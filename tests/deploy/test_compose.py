@@ -17,9 +17,10 @@ import redis
 from graph.cli import listen_refusal
 from graph.clients import key_sha256
 from graph.config import load_config
+from tests.cache.helpers import free_port
 from tests.deploy.compose import interpolate, load_compose
 from tests.deploy.image import stages
-from tests.deploy.instances import ROOT, free_port
+from tests.deploy.instances import ROOT
 
 INSTANCES = ("lms-graph-1", "lms-graph-2")
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 
 from connectors.sandbox import Emulator, demo_emulator
-from tests.cache.helpers import RedisServer
+from tests.cache.helpers import RedisServer, free_port
 from tests.deploy.image import Stage, build_context, copy_context, run_step, stages
-from tests.deploy.instances import APP_KEY, ROOT, deploy_config, free_port, instance_env
+from tests.deploy.instances import APP_KEY, ROOT, deploy_config, instance_env
 from tests.harness import cli_server
 
 DOCKERFILE = ROOT / "Dockerfile"

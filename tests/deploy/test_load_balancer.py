@@ -18,12 +18,11 @@ import aiohttp
 import pytest
 
 from connectors.sandbox import Emulator, demo_emulator
-from tests.cache.helpers import RedisServer
+from tests.cache.helpers import RedisServer, free_port
 from tests.deploy.instances import (
     APP_KEY,
     DEPLOY,
     deploy_config,
-    free_port,
     instance,
     instance_env,
 )

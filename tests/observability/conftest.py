@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import time
 
 import aiohttp
@@ -18,6 +17,7 @@ from connectors.sandbox.server import (
 )
 from graph.clients import key_sha256
 from tests.demo_fixtures import control, emulator  # noqa: F401  (fixtures of this folder)
+from tests.harness import responds
 
 #: A client's key and the cursor secret the secret-hunting tests configure.
 CLIENT_KEY = "client-key-7f3a9c1e-never-in-any-output"
@@ -36,24 +36,11 @@ def assert_no_secret(text: str) -> None:
         assert secret not in text, f"a credential ({secret[:6]}…) leaked"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def wait_until_healthy(base: str, seconds: float = 20.0) -> None:
     """Wait for ``base``/healthz to answer 200 (a server process starting); fail after
     ``seconds``."""
     deadline = time.monotonic() + seconds
     async with aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(base + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
+        while not await responds(session, base + "/healthz"):
             assert time.monotonic() < deadline, f"{base} did not become healthy"
             await asyncio.sleep(0.05)

@@ -19,11 +19,11 @@ import aiohttp
 from connectors.sandbox.control import EmulatorControl
 from graph.clients import key_sha256
 from graph.config import DEMO_CONFIG
+from tests.cache.helpers import free_port
 from tests.observability.conftest import (
     CLIENT_KEY,
     CURSOR_SECRET,
     assert_no_secret,
-    free_port,
     wait_until_healthy,
 )
 

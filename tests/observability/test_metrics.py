@@ -17,8 +17,9 @@ from connectors.sandbox.control import EmulatorControl
 from graph.app import COST_HEADER
 from graph.clients import key_sha256
 from graph.config import CacheSettings, ClientSettings, LimitsSettings, ServerSettings
+from tests.cache.helpers import free_port
 from tests.harness import GraphQLServer, demo_sources, run_server
-from tests.observability.conftest import CLIENT_KEY, CURSOR_SECRET, assert_no_secret, free_port
+from tests.observability.conftest import CLIENT_KEY, CURSOR_SECRET, assert_no_secret
 
 KOMBO = "kombo-demo"
 USERS = "query Everyone { users(first: 6) { edges { node { id source } } } }"

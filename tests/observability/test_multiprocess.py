@@ -17,7 +17,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from graph.config import DEMO_CONFIG
-from tests.observability.conftest import free_port, wait_until_healthy
+from tests.cache.helpers import free_port
+from tests.observability.conftest import wait_until_healthy
 
 
 @asynccontextmanager

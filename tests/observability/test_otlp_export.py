@@ -18,7 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from graph.config import DEMO_CONFIG
-from tests.observability.conftest import assert_no_secret, free_port, wait_until_healthy
+from tests.cache.helpers import free_port
+from tests.observability.conftest import assert_no_secret, wait_until_healthy
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 TRACEPARENT = f"00-{TRACE_ID}-b7ad6b7169203331-01"
