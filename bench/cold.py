@@ -28,11 +28,11 @@ import argparse
 import asyncio
 import statistics
 import sys
-import time
 from typing import Any
 
 from bench.checks import BenchError, require_cold, require_same
 from bench.federation import QUERY
+from bench.runs import timed_query
 from connectors.sandbox import Emulator, demo_emulator, sequential_round_trips
 from connectors.settings import SourceSettings
 from graph.config import CacheSettings
@@ -50,11 +50,9 @@ async def _cold(
     async with run_server(sources, CacheSettings(backend="none")) as server:
         await server.data(QUERY, variables)  # Absorb's login, connection set-up
         for _ in range(runs):
-            emulator.clear_requests()
-            started = time.perf_counter()
-            data = await server.data(QUERY, variables)
-            times.append(time.perf_counter() - started)
-    requests = emulator.requests
+            elapsed, _, data = await timed_query(server, emulator, QUERY, variables)
+            times.append(elapsed)
+    requests = emulator.requests  # the last run's: timed_query clears the log first
     return times, len(requests), sequential_round_trips(requests), data
 
 
