@@ -35,7 +35,10 @@ from connectors.settings import (
     StackOneSettings,
 )
 from graph.app import create_app
-from graph.config import AppConfig, CacheSettings
+from graph.config import AppConfig, CacheSettings, LimitsSettings
+from graph.schema import build_schema
+from resolvers.context import Context
+from resolvers.sources import SourceRegistry
 
 __all__ = [
     "CACHES",
@@ -45,6 +48,7 @@ __all__ = [
     "GraphQLServer",
     "cli_server",
     "demo_sources",
+    "execute_in_process",
     "kombo_source",
     "responds",
     "run_server",
@@ -279,3 +283,13 @@ async def responds(session: aiohttp.ClientSession, url: str) -> bool:
             return response.status == 200
     except aiohttp.ClientConnectionError:
         return False
+
+
+async def execute_in_process(
+    query: str, registry: SourceRegistry, max_errors: int = 100
+) -> tuple[Any, list[dict[str, Any]]]:
+    """``query`` run on the schema itself (no HTTP) over ``registry``, which the caller
+    opens: the data and the formatted errors."""
+    schema = build_schema(LimitsSettings(max_errors=max_errors, max_root_fields=50))
+    result = await schema.execute(query, context_value=Context(sources=registry))
+    return result.data, [dict(error.formatted) for error in result.errors or []]

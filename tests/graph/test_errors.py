@@ -17,12 +17,10 @@ from connectors.kombo import KomboConnector
 from connectors.records import BadRecords
 from connectors.sandbox import Emulator, generate_world
 from connectors.sandbox.absorb import AbsorbTenant
-from graph.config import LimitsSettings
 from graph.errors import IndexedSource, bad_record_errors, source_error_extensions
-from graph.schema import build_schema
-from resolvers.context import Context
 from resolvers.ids import join_node_id
 from resolvers.sources import SourceRegistry
+from tests.harness import execute_in_process
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -36,21 +34,15 @@ def test_indexed_source_locates_like_graphql_core(seed: int) -> None:
         assert indexed.get_location(position) == plain.get_location(position), position
 
 
-async def _execute(query: str, max_errors: int = 100) -> list[dict[str, object]]:
-    schema = build_schema(LimitsSettings(max_errors=max_errors, max_root_fields=50))
-    result = await schema.execute(query, context_value=Context(sources=SourceRegistry([])))
-    return [error.formatted for error in result.errors or []]  # type: ignore[misc]
-
-
 async def test_errors_keep_their_locations_and_get_codes() -> None:
     query = '{\n  a: node(id: "bad") { id }\r\n  b: node(id: "worse") { id }\n}'
-    errors = await _execute(query)
+    _, errors = await execute_in_process(query, SourceRegistry([]))
     assert [e["locations"] for e in errors] == [
         [{"line": 2, "column": 3}],
         [{"line": 3, "column": 3}],
     ]
     assert [e["path"] for e in errors] == [["a"], ["b"]]
-    assert {e["extensions"]["code"] for e in errors} == {"INVALID_ID"}  # type: ignore[index]
+    assert {e["extensions"]["code"] for e in errors} == {"INVALID_ID"}
     assert [e["message"] for e in errors] == [
         "'bad' is not an ID this API issued",
         "'worse' is not an ID this API issued",
@@ -59,7 +51,7 @@ async def test_errors_keep_their_locations_and_get_codes() -> None:
 
 async def test_past_the_cap_one_summary_error() -> None:
     query = "{ " + " ".join(f'a{i}: node(id: "bad") {{ id }}' for i in range(12)) + " }"
-    errors = await _execute(query, max_errors=10)
+    _, errors = await execute_in_process(query, SourceRegistry([]), max_errors=10)
     assert len(errors) == 11
     summary = errors[-1]
     assert summary["extensions"] == {"code": "TOO_MANY_ERRORS", "leftOut": 2}
@@ -82,12 +74,10 @@ async def test_a_failing_sources_error_is_located_at_its_field() -> None:
     await registry.open()
     try:
         node_id = to_base64("Course", join_node_id("acme", "c1"))
-        schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
         query = f'{{\n  ok: __typename\n     x: node(id: "{node_id}") {{ id }}\n}}'
-        result = await schema.execute(query, context_value=Context(sources=registry))
+        _, errors = await execute_in_process(query, registry)
     finally:
         await registry.close()
-    errors = [error.formatted for error in result.errors or []]
     assert len(errors) == 1
     assert errors[0]["locations"] == [{"line": 3, "column": 6}]
     assert errors[0]["path"] == ["x"]
@@ -108,7 +98,7 @@ async def test_a_failing_sources_error_is_located_at_its_field() -> None:
 async def test_a_request_that_does_not_parse_or_validate_gets_its_code(
     query: str, code: str
 ) -> None:
-    errors = await _execute(query)
+    _, errors = await execute_in_process(query, SourceRegistry([]))
     assert [e["extensions"] for e in errors] == [{"code": code}]
     assert errors[0]["locations"]
 
@@ -172,17 +162,13 @@ async def test_a_failing_source_of_a_list_is_reported_next_to_the_data() -> None
     registry = SourceRegistry([connector])
     await registry.open()
     try:
-        schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
         query = "{ list: courses(first: 2) { edges { node { id } } } }"
-        result = await schema.execute(query, context_value=Context(sources=registry))
+        data, errors = await execute_in_process(query, registry)
     finally:
         await registry.close()
-    assert result.data == {"list": {"edges": []}}
-    errors = [error.formatted for error in result.errors or []]
-    assert [(e["path"], e["extensions"]["source"]) for e in errors] == [  # type: ignore[index]
-        (["list"], "acme")
-    ]
-    assert errors[0]["extensions"]["code"] == "SOURCE_UNAVAILABLE"  # type: ignore[index]
+    assert data == {"list": {"edges": []}}
+    assert [(e["path"], e["extensions"]["source"]) for e in errors] == [(["list"], "acme")]
+    assert errors[0]["extensions"]["code"] == "SOURCE_UNAVAILABLE"
     assert "acme" in str(errors[0]["message"])
 
 
@@ -210,15 +196,13 @@ async def test_a_vendor_value_past_graphqls_int_is_an_internal_error_of_its_fiel
         registry = SourceRegistry([connector])
         await registry.open()
         try:
-            schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
             query = "{ progressions(first: 5) { edges { node { id timeSpentSeconds } } } }"
-            result = await schema.execute(query, context_value=Context(sources=registry))
+            data, errors = await execute_in_process(query, registry)
         finally:
             await registry.close()
-    nodes = [edge["node"] for edge in result.data["progressions"]["edges"]]  # type: ignore[index]
+    nodes = [edge["node"] for edge in data["progressions"]["edges"]]
     assert len(nodes) == 5
     assert all(node["id"] and node["timeSpentSeconds"] is None for node in nodes)
-    errors = [error.formatted for error in result.errors or []]
     assert [e["path"] for e in errors] == [
         ["progressions", "edges", n, "node", "timeSpentSeconds"] for n in range(5)
     ]

@@ -9,14 +9,12 @@ from pydantic import SecretStr
 
 from connectors._http import RetryPolicy
 from connectors.kombo.client import KomboConnector
-from graph.config import LimitsSettings
-from graph.schema import build_schema
-from resolvers.context import Context
 from resolvers.sources import SourceRegistry
 from tests.connectors.fixtures import load_fixture, select, with_next
 from tests.connectors.kombo.env import KOMBO_API_KEY, KOMBO_BASE_URL, KOMBO_INTEGRATION_ID
 from tests.connectors.kombo.test_client import JONAS, SARAH
 from tests.connectors.strict_mock import StrictAioresponses
+from tests.harness import execute_in_process
 
 USERS = re.escape(f"{KOMBO_BASE_URL}/lms/users")
 
@@ -47,29 +45,21 @@ async def test_a_vendor_that_hands_back_a_cursor_it_gave_before_fails_that_sourc
         mock.get(then, payload=users_page(JONAS, "p2"))
         await registry.open()
         try:
-            schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
             query = "{ users(last: 1) { edges { node { id } } } }"
-            result = await schema.execute(query, context_value=Context(sources=registry))
+            data, errors = await execute_in_process(query, registry)
         finally:
             await registry.close()
         assert not mock.problems()
-    assert result.data == {"users": {"edges": []}}
-    errors = [error.formatted for error in result.errors or []]
+    assert data == {"users": {"edges": []}}
     assert [(e["path"], e["extensions"]) for e in errors] == [
         (["users"], {"code": "SOURCE_BAD_RESPONSE", "source": "acme", "vendor": "kombo"})
     ]
     assert errors[0]["message"] == "source 'acme' (kombo): users: pagination cursor repeated"
 
 
-async def _execute(query: str, registry: SourceRegistry) -> tuple[Any, list[dict[str, Any]]]:
-    schema = build_schema(LimitsSettings(max_errors=100, max_root_fields=50))
-    result = await schema.execute(query, context_value=Context(sources=registry))
-    return result.data, [error.formatted for error in result.errors or []]
-
-
 async def test_source_and_sources_together_are_refused_before_any_call() -> None:
     registry = SourceRegistry([])  # no vendor to call: the refusal comes first
-    data, errors = await _execute(
+    data, errors = await execute_in_process(
         '{ users(first: 1, source: "acme", sources: ["acme"]) { edges { cursor } } }', registry
     )
     assert data is None
@@ -84,9 +74,9 @@ async def test_a_cursor_of_one_list_is_refused_by_another() -> None:
         mock.get(re.compile(rf"{USERS}\?page_size=\d+$"), payload=users_page(SARAH, "p2"))
         await registry.open()
         try:
-            data, _ = await _execute("{ users(first: 1) { edges { cursor } } }", registry)
+            data, _ = await execute_in_process("{ users(first: 1) { edges { cursor } } }", registry)
             (edge,) = data["users"]["edges"]
-            data, errors = await _execute(
+            data, errors = await execute_in_process(
                 f'{{ courses(first: 1, after: "{edge["cursor"]}") {{ edges {{ cursor }} }} }}',
                 registry,
             )
