@@ -15,6 +15,7 @@ from connectors.sandbox import (
     KomboTenant,
     demo_tenants,
 )
+from tests.demo_fixtures import control  # noqa: F401  (on the emulator of the test using it)
 
 KOMBO_HEADERS = {
     "Authorization": f"Bearer {DEMO_KOMBO_API_KEY}",

@@ -6,7 +6,6 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from connectors.sandbox import Emulator, demo_emulator
@@ -21,12 +20,6 @@ HEADERS = {"Authorization": f"Basic {BASIC}"}
 async def emulator() -> AsyncIterator[Emulator]:
     async with demo_emulator(seed=3, users=4) as running:
         yield running
-
-
-@pytest.fixture
-async def control(emulator: Emulator) -> AsyncIterator[EmulatorControl]:
-    async with aiohttp.ClientSession() as session:
-        yield EmulatorControl(emulator.base_url, session)
 
 
 async def status_of(control: EmulatorControl, emulator: Emulator, path: str) -> int:
