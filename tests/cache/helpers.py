@@ -8,10 +8,11 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 
-__all__ = ["FakeClock", "RedisServer", "free_port", "redis_missing_reason"]
+__all__ = ["FakeClock", "RedisServer", "clear_config", "free_port", "redis_missing_reason"]
 
 
 def free_port() -> int:
@@ -88,3 +89,19 @@ class RedisServer:
         if process is not None:
             process.terminate()
             process.wait(timeout=10)
+
+
+def clear_config(directory: Path, redis_server: RedisServer) -> Path:
+    """A config for ``lms-graph cache clear`` naming the Kombo sources ``acme`` and
+    ``globex`` on ``redis_server``. Clearing goes by source name and calls no vendor, so
+    their URL, key and integration are placeholders."""
+    config = directory / "lms-graph.toml"
+    config.write_text(
+        f'[cache]\nbackend = "redis"\nurl = "{redis_server.url}"\n'
+        + "".join(
+            f'[[sources]]\nname = "{name}"\nkind = "kombo"\nbase_url = "http://127.0.0.1:1"\n'
+            f'api_key = "k"\nintegration_id = "{name}:1"\n'
+            for name in ("acme", "globex")
+        )
+    )
+    return config

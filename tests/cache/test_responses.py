@@ -28,7 +28,7 @@ from graph.config import (
     ServerSettings,
 )
 from tests.cache.conftest import ACME_KEY, GLOBEX_KEY, REDIS_PASSWORD
-from tests.cache.helpers import FakeClock, RedisServer
+from tests.cache.helpers import FakeClock, RedisServer, clear_config
 from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source, run_server
 
 USERS = """
@@ -535,15 +535,7 @@ async def test_cache_clear_drops_the_responses_of_that_source(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    config = tmp_path / "lms-graph.toml"
-    config.write_text(
-        f'[cache]\nbackend = "redis"\nurl = "{redis_server.url}"\n'
-        + "".join(
-            f'[[sources]]\nname = "{name}"\nkind = "kombo"\nbase_url = "http://127.0.0.1:1"\n'
-            f'api_key = "k"\nintegration_id = "{name}:1"\n'
-            for name in ("acme", "globex")
-        )
-    )
+    config = clear_config(tmp_path, redis_server)
     async with serving(two_sources, redis_cache(redis_server)) as server:
         for sources in (["acme"], ["globex"], ["acme", "globex"]):
             await ask(server, USERS, {"first": 2, "sources": sources})

@@ -15,7 +15,7 @@ from connectors.settings import KomboSettings
 from graph.cli import main
 from graph.config import CacheSettings
 from tests.cache.conftest import ACME_KEY, GLOBEX_KEY, REDIS_PASSWORD
-from tests.cache.helpers import FakeClock, RedisServer
+from tests.cache.helpers import FakeClock, RedisServer, clear_config
 from tests.harness import CANONICAL_QUERY, GraphQLServer, kombo_source, run_server
 
 ENDPOINTS = ["/lms/users", "/lms/course-progressions", "/lms/courses"]
@@ -219,15 +219,7 @@ async def test_cache_clear_removes_only_the_named_sources_keys(
     before = {key.split(b":")[2] for key in client.scan_iter(match="lms-graph:v1:*")}
     assert before == {b"acme", b"globex"}
     assert len(client.keys("lms-graph:responses:v1:*")) == 2  # one per source queried
-    config = tmp_path / "lms-graph.toml"
-    config.write_text(
-        f'[cache]\nbackend = "redis"\nurl = "{redis_server.url}"\n'
-        + "".join(
-            f'[[sources]]\nname = "{name}"\nkind = "kombo"\nbase_url = "http://127.0.0.1:1"\n'
-            f'api_key = "k"\nintegration_id = "{name}:1"\n'
-            for name in ("acme", "globex")
-        )
-    )
+    config = clear_config(tmp_path, redis_server)
     args = ["cache", "clear", "--source", "acme", "--config", str(config)]
     assert await asyncio.to_thread(main, args) == 0
     after = {key.split(b":")[2] for key in client.scan_iter(match="lms-graph:v1:*")}
